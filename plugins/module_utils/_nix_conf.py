@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Parse, edit and render nix.conf files without losing what we do not manage.
+
+Nix reads a nix.conf line by line: everything after ``#`` is a comment, the rest is split on
+whitespace, ``include PATH`` / ``!include PATH`` pull in other files, and every other non-empty
+line must be ``name = value...``. A later definition of a name overrides an earlier one. This
+module keeps every line it does not need to touch byte for byte, so edits show up as minimal diffs.
+"""
+
+import re
+
+# Private module_utils: no public API promise.
+
+NAME_RE = re.compile(r'^[a-z][a-z0-9]*(-[a-z0-9]+)*$')
+
+# Settings whose value is a whitespace-separated list (Nix 2.x), without their `extra-` twins.
+LIST_SETTINGS = frozenset((
+    'access-tokens', 'allowed-impure-host-deps', 'allowed-uris', 'allowed-users',
+    'experimental-features', 'hashed-mirrors', 'impure-env', 'nix-path', 'platforms',
+    'plugin-files', 'sandbox-paths', 'secret-key-files', 'substituters', 'system-features',
+    'trusted-public-keys', 'trusted-substituters', 'trusted-users',
+))
+
+BOOL_SETTINGS = frozenset((
+    'accept-flake-config', 'allow-dirty', 'allow-import-from-derivation', 'allow-symlinked-store',
+    'allow-unsafe-native-code-during-evaluation', 'always-allow-substitutes', 'auto-optimise-store',
+    'builders-use-substitutes', 'compress-build-log', 'fallback', 'fsync-metadata', 'http2',
+    'ignore-try', 'keep-build-log', 'keep-derivations', 'keep-env-derivations', 'keep-failed',
+    'keep-going', 'keep-outputs', 'preallocate-contents', 'print-missing', 'pure-eval',
+    'require-drop-supplementary-groups', 'require-sigs', 'restrict-eval', 'run-diff-hook',
+    'sandbox-fallback', 'show-trace', 'substitute', 'trace-function-calls', 'use-cgroups',
+    'use-registries', 'use-sqlite-wal', 'use-xdg-base-directories', 'warn-dirty',
+))
+
+INT_SETTINGS = frozenset((
+    'connect-timeout', 'cores', 'download-attempts', 'http-connections', 'log-lines',
+    'max-silent-time', 'max-substitution-jobs', 'narinfo-cache-negative-ttl',
+    'narinfo-cache-positive-ttl', 'stalled-download-timeout', 'timeout',
+))
+
+# Settings with a small set of words besides their base type.
+EXTRA_WORDS = {
+    'max-jobs': ('auto',),
+    'sandbox': ('relaxed',),
+}
+
+
+class NixConfError(ValueError):
+    """Invalid input: the message names the setting and says how to fix it."""
+
+
+def base_name(name):
+    return name[len('extra-'):] if name.startswith('extra-') else name
+
+
+def is_list_setting(name):
+    return base_name(name) in LIST_SETTINGS
+
+
+class Line(object):
+    """One physical line. `name`/`tokens` are set for settings, `include` for include lines."""
+
+    __slots__ = ('raw', 'name', 'tokens', 'comment', 'include')
+
+    def __init__(self, raw, name=None, tokens=None, comment='', include=None):
+        self.raw = raw
+        self.name = name
+        self.tokens = tokens
+        self.comment = comment
+        self.include = include
+
+
+def parse(text):
+    """Split nix.conf text into Line objects. Raises NixConfError on a line Nix would reject."""
+    raw_lines = text.split('\n')
+    if text.endswith('\n'):
+        raw_lines.pop()
+    lines = []
+    for number, raw in enumerate(raw_lines if text else [], 1):
+        body, hash_sign, comment = raw.partition('#')
+        tokens = body.split()
+        if not tokens:
+            lines.append(Line(raw))
+        elif tokens[0] in ('include', '!include'):
+            if len(tokens) != 2:
+                raise NixConfError('line %d: %r is not a valid include line (expected "include PATH")' % (number, raw))
+            lines.append(Line(raw, include=tokens[1]))
+        elif len(tokens) >= 2 and tokens[1] == '=':
+            lines.append(Line(raw, name=tokens[0], tokens=tokens[2:], comment=hash_sign + comment))
+        else:
+            raise NixConfError('line %d: %r is not a valid nix.conf line (expected "name = value"); '
+                               'Nix itself refuses this file, fix or remove that line first' % (number, raw))
+    return lines
+
+
+def render(lines):
+    return ''.join(line.raw + '\n' for line in lines)
+
+
+def effective(lines):
+    """The value Nix would use for each name set in this file (last definition wins), as a string."""
+    values = {}
+    for line in lines:
+        if line.name is not None:
+            values[line.name] = ' '.join(line.tokens)
+    return values
+
+
+def _bad(name, value, expected):
+    return NixConfError('setting %r: %r is not a valid value; expected %s' % (name, value, expected))
+
+
+def _check_word(name, word):
+    if not word or any(c.isspace() for c in word) or '#' in word:
+        raise _bad(name, word, 'a non-empty item without whitespace or "#"')
+    return word
+
+
+def check_name(name):
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise NixConfError('setting name %r is invalid: names are lowercase words joined by "-", '
+                           'such as "max-jobs" or "extra-substituters"' % (name,))
+    if name == 'include':
+        raise NixConfError('"include" is not a setting; include lines are kept as they are')
+
+
+def normalize(name, value):
+    """Turn a user value into a list of tokens, checking it against what Nix accepts for `name`."""
+    check_name(name)
+    if value is None:
+        raise NixConfError('setting %r has no value; give one, or use state=absent to remove it' % name)
+    base = base_name(name)
+    if isinstance(value, (list, tuple)):
+        if not is_list_setting(name) and base in BOOL_SETTINGS | INT_SETTINGS:
+            raise _bad(name, value, 'a single value, not a list')
+        return [_check_word(name, _scalar_text(name, item)) for item in value]
+    text = _scalar_text(name, value)
+    if '\n' in text or '#' in text:
+        raise _bad(name, text, 'a single line without "#" (Nix reads "#" as the start of a comment)')
+    words = text.split()
+    if base in BOOL_SETTINGS or base == 'sandbox':
+        allowed = ('true', 'false') + EXTRA_WORDS.get(base, ())
+        if words not in ([w] for w in allowed):
+            raise _bad(name, value, 'one of %s' % ', '.join(allowed))
+    elif base in INT_SETTINGS or base == 'max-jobs':
+        allowed = EXTRA_WORDS.get(base, ())
+        if len(words) != 1 or not (words[0].isdigit() or words[0] in allowed):
+            raise _bad(name, value, 'a whole number >= 0' + ''.join(' or "%s"' % w for w in allowed))
+    return words
+
+
+def _scalar_text(name, value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        if value < 0:
+            raise _bad(name, value, 'a whole number >= 0')
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise _bad(name, value, 'a string, number, boolean or list')
+
+
+def _merged(current, wanted):
+    result = list(current)
+    for item in wanted:
+        if item not in result:
+            result.append(item)
+    return result
+
+
+def _set_line(line, name, tokens):
+    """Rewrite a setting line, keeping its inline comment; untouched if the value is unchanged."""
+    if line is not None and line.tokens == tokens:
+        return line
+    text = ' '.join([name, '='] + tokens)
+    comment = line.comment if line is not None else ''
+    if comment:
+        text += ' ' + comment
+    return Line(text, name=name, tokens=list(tokens), comment=comment)
+
+
+def apply(lines, settings, state='present', list_mode='replace'):
+    """Return (new_lines, changed_names) after setting or removing `settings` (name -> value).
+
+    present: scalars and lists are set; with list_mode=merge, list items are added to what the
+    file already has. absent: the setting is removed, or with list_mode=merge and a list value,
+    only those items are taken out of the list.
+    """
+    lines = list(lines)
+    changed = []
+    for name, value in settings.items():
+        merge_list = list_mode == 'merge' and is_list_setting(name)
+        if state == 'absent' and not (merge_list and value is not None):
+            check_name(name)
+            wanted = None
+        else:
+            wanted = normalize(name, value)
+        positions = [i for i, line in enumerate(lines) if line.name == name]
+        current = lines[positions[-1]] if positions else None
+        if wanted is None:
+            new_line = None
+        else:
+            tokens = wanted
+            if merge_list:
+                have = current.tokens if current is not None else []
+                if state == 'present':
+                    tokens = _merged(have, wanted)
+                else:
+                    if current is None:
+                        continue
+                    tokens = [item for item in have if item not in wanted]
+            new_line = _set_line(current, name, tokens)
+        before = render(lines)
+        # Keep the last (effective) definition's position; earlier duplicates go away.
+        for i in reversed(positions[:-1]):
+            del lines[i]
+        if positions:
+            last = positions[-1] - (len(positions) - 1)
+            if new_line is None:
+                del lines[last]
+            else:
+                lines[last] = new_line
+        elif new_line is not None:
+            lines.append(new_line)
+        if render(lines) != before:
+            changed.append(name)
+    return lines, changed

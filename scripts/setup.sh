@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what the lab, the demo and the tests need on a Debian/Ubuntu controller, as root:
+# podman (with runc), debootstrap, and a Python venv in .venv with the tools of tests/requirements.txt.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(podman runc debootstrap uidmap iptables rsync openssh-client git)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${NIXKIT_PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python tools into .venv"
+  # pip's notes about local find-links directories that do not exist are noise here.
+  .venv/bin/pip install -q -r tests/requirements.txt 2>&1 | grep -v 'is ignored: it is neither' || true
+  .venv/bin/python -c 'import ansible, molecule' # fail here, not later, if the install did
+  echo "$want" > "$stamp"
+fi
+
+# Make `nixkit.nix` resolve to this checkout (ansible.cfg points collections_path here).
+mkdir -p .build/collections/ansible_collections/nixkit
+ln -sfn ../../../.. .build/collections/ansible_collections/nixkit/nix
+echo "setup: ready ($(.venv/bin/ansible --version | head -1))"
