@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Run the nix_conf module in-process against real files in a temporary directory."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.nixkit.nix.plugins.modules import nix_conf
+
+ORIGINAL = '# hand-written\nmax-jobs = 2\ninclude /etc/nix/local.conf\n'
+
+
+def run(capsys, **args):
+    args.setdefault('_ansible_remote_tmp', '/tmp')
+    args.setdefault('_ansible_keep_remote_files', False)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            nix_conf.main()
+    result = json.loads(capsys.readouterr().out)
+    result['rc'] = exit_info.value.code
+    return result
+
+
+@pytest.fixture
+def conf(tmp_path):
+    path = tmp_path / 'nix.conf'
+    path.write_text(ORIGINAL)
+    return path
+
+
+def test_check_real_check_real(capsys, conf):
+    args = dict(path=str(conf), settings={'max-jobs': 4, 'trusted-users': ['root']})
+    first = run(capsys, _ansible_check_mode=True, _ansible_diff=True, **args)
+    assert first['changed'] and conf.read_text() == ORIGINAL
+    assert 'max-jobs = 4\n' in first['diff']['after']
+    assert first['diff']['before'] == ORIGINAL
+    assert run(capsys, **args)['changed']
+    assert conf.read_text() == '# hand-written\nmax-jobs = 4\ninclude /etc/nix/local.conf\ntrusted-users = root\n'
+    assert not run(capsys, _ansible_check_mode=True, **args)['changed']
+    again = run(capsys, **args)
+    assert not again['changed'] and again['changed_settings'] == []
+    assert again['settings'] == {'max-jobs': '4', 'trusted-users': 'root'}
+
+
+def test_invalid_value_writes_nothing(capsys, conf):
+    result = run(capsys, path=str(conf), settings={'max-jobs': 4, 'require-sigs': 'perhaps'})
+    assert result['failed'] and result['rc'] == 1
+    assert "'require-sigs'" in result['msg'] and 'one of true, false' in result['msg']
+    assert conf.read_text() == ORIGINAL
+
+
+def test_malformed_existing_file_is_reported_and_kept(capsys, conf):
+    conf.write_text('max-jobs 4\n')
+    result = run(capsys, path=str(conf), settings={'cores': 1})
+    assert result['failed'] and 'line 1' in result['msg']
+    assert conf.read_text() == 'max-jobs 4\n'
+
+
+def test_new_file_is_world_readable(capsys, tmp_path):
+    path = tmp_path / 'new.conf'
+    assert run(capsys, path=str(path), settings={'sandbox': True})['changed']
+    assert path.read_text() == 'sandbox = true\n'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+def test_check_mode_on_missing_directory_predicts_creation(capsys, tmp_path):
+    path = tmp_path / 'etc-nix' / 'nix.conf'
+    result = run(capsys, _ansible_check_mode=True, path=str(path), settings={'cores': 0})
+    assert result['changed'] and not path.parent.exists()
+    failed = run(capsys, path=str(path), settings={'cores': 0})
+    assert failed['failed'] and 'does not exist' in failed['msg']
+
+
+def test_create_false_refuses_missing_file(capsys, tmp_path):
+    result = run(capsys, path=str(tmp_path / 'none.conf'), create=False, settings={'cores': 0})
+    assert result['failed'] and 'create=true' in result['msg']
+
+
+def test_nixos_generated_file_is_refused(capsys, tmp_path, monkeypatch):
+    link = tmp_path / 'nix.conf'
+    link.write_text(ORIGINAL)
+    real = os.path.realpath
+    monkeypatch.setattr(nix_conf.os.path, 'realpath',
+                        lambda p: '/nix/store/abc-nix.conf' if p == str(link) else real(p))
+    result = run(capsys, path=str(link), settings={'cores': 0})
+    assert result['failed'] and 'nix.settings' in result['msg']
+    assert link.read_text() == ORIGINAL
+
+
+def test_mode_change_alone_is_a_change(capsys, conf):
+    args = dict(path=str(conf), settings={'max-jobs': 2}, mode='0600')
+    assert run(capsys, **args)['changed']
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o600
+    assert not run(capsys, **args)['changed']
+    assert conf.read_text() == ORIGINAL
+
+
+def test_backup_keeps_previous_content(capsys, conf):
+    result = run(capsys, path=str(conf), backup=True, settings={'cores': 2})
+    assert open(result['backup_file']).read() == ORIGINAL
+
+
+def test_require_sigs_false_warns(capsys, conf, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(nix_conf.AnsibleModule, 'warn', lambda self, msg, **kw: warnings.append(msg))
+    run(capsys, path=str(conf), settings={'require-sigs': False})
+    assert any('require-sigs = false' in w for w in warnings)
+    warnings.clear()
+    run(capsys, path=str(conf), settings={'require-sigs': True})
+    assert warnings == []
+
+
+def test_absent_merge_in_module(capsys, conf):
+    conf.write_text('trusted-users = root alice\n')
+    result = run(capsys, path=str(conf), state='absent', list_mode='merge', settings={'trusted-users': ['alice']})
+    assert result['changed'] and conf.read_text() == 'trusted-users = root\n'
