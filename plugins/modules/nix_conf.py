@@ -23,7 +23,7 @@ description:
     NixOS; set C(nix.settings) in the NixOS configuration there instead.
   - The Nix daemon reads its configuration at start; restart it (a handler) after a change.
 author:
-  - nixkit maintainers
+  - nixkit maintainers (@nixkit)
 attributes:
   check_mode:
     support: full
@@ -32,12 +32,10 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description: Writes through a temporary file and an atomic rename.
     support: full
-  vault:
-    support: none
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.files
 options:
   path:

@@ -89,25 +89,25 @@ def test_list_merge_adds_missing_items_in_order():
 
 
 def test_list_merge_is_idempotent():
-    once, _ = edit(SAMPLE, {'trusted-users': ['builder']}, list_mode='merge')
+    once = edit(SAMPLE, {'trusted-users': ['builder']}, list_mode='merge')[0]
     twice, changed = edit(once, {'trusted-users': ['builder']}, list_mode='merge')
     assert twice == once
     assert changed == []
 
 
 def test_list_replace_and_empty_list():
-    text, _ = edit(SAMPLE, {'substituters': []})
+    text = edit(SAMPLE, {'substituters': []})[0]
     assert 'substituters =\n' in text
     assert effective(parse(text))['substituters'] == ''
 
 
 def test_string_value_for_list_setting_is_split():
-    text, _ = edit('', {'experimental-features': 'nix-command   flakes'})
+    text = edit('', {'experimental-features': 'nix-command   flakes'})[0]
     assert text == 'experimental-features = nix-command flakes\n'
 
 
 def test_extra_prefixed_list_settings_merge():
-    text, _ = edit('extra-substituters = a\n', {'extra-substituters': ['b']}, list_mode='merge')
+    text = edit('extra-substituters = a\n', {'extra-substituters': ['b']}, list_mode='merge')[0]
     assert text == 'extra-substituters = a b\n'
 
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole test pipeline: unit, sanity, lint, build, and the molecule scenarios on lab hosts.
+#   scripts/test.sh                 everything (what CI runs)
+#   scripts/test.sh unit lint       only those stages
+#   MOLECULE_SCENARIOS="nix_conf" scripts/test.sh molecule
+# Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/setup.sh || exit 1
+export PATH="$root/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$root/ansible.cfg"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+
+# Everything this run makes lives under one temporary directory, removed on any exit; lab hosts
+# carry this run's id so two runs on one machine cannot collide, and are removed on any exit.
+run_id="t$(date +%s | tail -c 5)$$"
+work=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-test.XXXXXX")
+cleanup() {
+  python3 tests/lab/nixlab.py down --prefix "$run_id" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stage_unit() {
+  python -m pytest -q -p no:cacheprovider tests/unit
+}
+
+# ansible-test wants the collection at ansible_collections/NAMESPACE/NAME: test a copy there.
+collection_copy() {
+  local dest="$work/collections/ansible_collections/nixkit/nix"
+  if [ ! -d "$dest" ]; then
+    mkdir -p "$dest"
+    git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$dest"
+  fi
+  echo "$dest"
+}
+
+stage_sanity() {
+  # Its own venv: ansible-test installs pinned tool versions that must not disturb ansible-lint.
+  local venv="$root/.build/sanity-venv"
+  [ -x "$venv/bin/ansible-test" ] || {
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q "$(grep '^ansible-core' tests/requirements.txt)" 2>&1 |
+      grep -v 'is ignored: it is neither' || true; }
+  # ansible-test fetches a pip bootstrap script from a host outside the package registries;
+  # put our stand-in where it looks first.
+  local pip_version
+  pip_version=$(grep -ho "pip='[0-9.]*'" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1 | tr -dc '0-9.')
+  mkdir -p ~/.ansible/test/cache
+  cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
+  local python_version
+  python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  (cd "$(collection_copy)" && "$venv/bin/ansible-test" sanity --local --requirements --python "$python_version" 2>&1 |
+     grep -v -e 'is ignored: it is neither' -e '^Collecting\|^  Downloading\|^Processing\|━' )
+}
+
+stage_lint() {
+  ansible-lint --offline --profile production
+}
+
+stage_build() {
+  local out="$work/build"
+  mkdir -p "$out"
+  ansible-galaxy collection build --output-path "$out" . &&
+    ansible-galaxy collection install --offline -p "$out/installed" "$out"/nixkit-nix-*.tar.gz &&
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc -t module nixkit.nix.nix_conf >/dev/null &&
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc -t role nixkit.nix.nix_install >/dev/null &&
+    echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
+}
+
+stage_molecule() {
+  # Scenario hosts are named after this run (see extensions/molecule/*/create.yml).
+  export NIXKIT_LAB_PREFIX="$run_id"
+  local scenarios=${MOLECULE_SCENARIOS:-$(cd extensions/molecule && ls -d */ | tr -d / | grep -v '^shared$')}
+  local failed=0
+  for scenario in $scenarios; do
+    echo "--- molecule scenario: $scenario"
+    (cd extensions && MOLECULE_EPHEMERAL_DIRECTORY="$work/molecule/$scenario" molecule test -s "$scenario") || failed=1
+  done
+  return $failed
+}
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build molecule)
+declare -A result
+overall=0
+for stage in "${stages[@]}"; do
+  echo "=== $stage"
+  start=$SECONDS
+  if "stage_$stage"; then result[$stage]="passed"; else result[$stage]="FAILED"; overall=1; fi
+  result[$stage]+=" ($((SECONDS - start)) s)"
+done
+
+echo "=== summary"
+passed=0 failed=0
+for stage in "${stages[@]}"; do
+  echo "  $stage: ${result[$stage]}"
+  case ${result[$stage]} in passed*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
+done
+echo "stages: $passed passed, $failed failed"
+exit $overall
