@@ -192,6 +192,7 @@ def chroot_sh(rootfs: Path, script: str) -> None:
 
 def import_rootfs(rootfs: Path, name: str) -> None:
     t = time.monotonic()
+    old = podman("image", "inspect", "-f", "{{.Id}}", name, check=False).stdout.strip()
     tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
                            stdout=subprocess.PIPE)
     imp = subprocess.run(["podman", "import", "--change", 'CMD ["/lib/systemd/systemd"]', "-", name],
@@ -199,6 +200,8 @@ def import_rootfs(rootfs: Path, name: str) -> None:
     tar.stdout.close()
     if tar.wait() or imp.returncode:
         raise LabError(f"importing {name} failed (tar {tar.returncode}, podman {imp.returncode})")
+    if old:  # --rebuild: drop the image the tag pointed to, not leave it dangling
+        podman("rmi", old, check=False)
     log(f"imported {name} in {time.monotonic() - t:.1f}s")
 
 
