@@ -31,7 +31,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Make `nixkit.nix` resolve to this checkout (ansible.cfg points collections_path here).
-mkdir -p .build/collections/ansible_collections/nixkit
-ln -sfn ../../../.. .build/collections/ansible_collections/nixkit/nix
+# Install this checkout as `nixkit.nix` where ansible.cfg looks (a built copy, not a link: tools
+# that walk or reinstall collections must never reach back into the working tree).
+rm -rf .build/collections/ansible_collections/nixkit/nix
+.venv/bin/ansible-galaxy collection install --offline --force -p .build/collections . >/dev/null
 echo "setup: ready ($(.venv/bin/ansible --version | head -1))"
