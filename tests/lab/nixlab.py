@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """nixlab: real lab hosts for nixkit.nix tests, as podman containers.
 
 Each host runs systemd as PID 1, sshd and python3 (Debian trixie); variant ``nix`` adds
@@ -10,7 +9,7 @@ Usage:
   nixlab.py up --run RUN --host NAME[:VARIANT][=GROUP,...] [--host ...] --state-dir DIR
                [--inventory PATH] [--json] [--nix-sandbox]
   nixlab.py down --run RUN [--state-dir DIR]
-  nixlab.py down --all
+  nixlab.py down --all | --prefix PREFIX      (PREFIX: runs PREFIX and PREFIX-*)
   nixlab.py list
   nixlab.py exec --run RUN NAME -- CMD...
 
@@ -196,7 +195,7 @@ def import_rootfs(rootfs: Path, name: str) -> None:
     tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
                            stdout=subprocess.PIPE)
     imp = subprocess.run(["podman", "import", "--change", 'CMD ["/lib/systemd/systemd"]', "-", name],
-                         stdin=tar.stdout, env=PODMAN_ENV, stdout=subprocess.DEVNULL)
+                         stdin=tar.stdout, env=PODMAN_ENV, stdout=subprocess.DEVNULL, check=False)
     tar.stdout.close()
     if tar.wait() or imp.returncode:
         raise LabError(f"importing {name} failed (tar {tar.returncode}, podman {imp.returncode})")
@@ -214,7 +213,9 @@ def prune_old_images(variant: str, keep: str) -> None:
 
 
 def ensure_images(variants: list[str], mirror: str | None = None, rebuild: bool = False) -> None:
-    missing = lambda: [v for v in variants if rebuild or not image_exists(image_name(v))]  # noqa: E731
+    def missing():
+        return [v for v in variants if rebuild or not image_exists(image_name(v))]
+
     if not missing():
         for v in variants:
             log(f"image {image_name(v)} is cached")
@@ -273,17 +274,15 @@ def network_exists(net: str) -> bool:
     return podman("network", "exists", net, check=False).returncode == 0
 
 
-def teardown(run_id: str | None) -> None:
-    """Remove a run's containers and network (all runs if run_id is None); idempotent."""
-    ids = run_containers(run_id)
+def teardown(match) -> None:
+    """Remove the containers and networks of every run id for which match(id) holds; idempotent."""
+    out = podman("ps", "-a", "--filter", f"label={LABEL}",
+                 "--format", '{{.ID}} {{index .Labels "%s"}}' % LABEL).stdout
+    ids = [cid for cid, rid in (line.split() for line in out.splitlines()) if match(rid)]
     if ids:
         podman("rm", "-f", "-t", "0", *ids)
-    if run_id:
-        nets = [f"nixkit-{run_id}"]
-    else:
-        nets = [n for n in podman("network", "ls", "--format", "{{.Name}}").stdout.split()
-                if n.startswith("nixkit-")]
-    nets = [n for n in nets if network_exists(n)]
+    nets = [n for n in podman("network", "ls", "--format", "{{.Name}}").stdout.split()
+            if n.startswith("nixkit-") and match(n[len("nixkit-"):])]
     for net in nets:
         podman("network", "rm", net)
     log(f"removed {len(ids)} container(s), network(s): {' '.join(nets) or '-'}")
@@ -343,13 +342,6 @@ def yaml_lines(obj: dict, indent: int = 0) -> list[str]:
     return out
 
 
-def write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def cmd_up(a) -> int:
     hosts = [parse_spec(s) for s in a.host]
     names = [h["name"] for h in hosts]
@@ -379,11 +371,8 @@ def cmd_up(a) -> int:
     # (user-namespaced containers cannot run systemd on this host's cgroup v1).
     sandbox_opts = ["--security-opt", "unmask=/proc/*", "--security-opt", "seccomp=unconfined",
                     "--label", "io.nixkit.lab.nix-sandbox=true"] if a.nix_sandbox else []
-    created: list[str] = []
-    net_created = False
     try:
         podman("network", "create", "--label", f"{LABEL}={a.run}", net)
-        net_created = True
         for h in hosts:
             cname = h["container"] = container_name(a.run, h["name"])
             podman("run", "-d", "--name", cname, "--hostname", h["name"], "--network", net,
@@ -391,8 +380,7 @@ def cmd_up(a) -> int:
                    "--label", f"{LABEL}={a.run}", "--label", f"io.nixkit.lab.host={h['name']}",
                    "--label", f"io.nixkit.lab.variant={h['variant']}",
                    image_name(h["variant"]), "/lib/systemd/systemd")
-            created.append(cname)
-        log(f"started {len(created)} container(s) on network {net}")
+        log(f"started {len(hosts)} container(s) on network {net}")
         for h in hosts:
             podman("exec", "-i", h["container"], "sh", "-c",
                    "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys", input=pubkey)
@@ -430,10 +418,9 @@ def cmd_up(a) -> int:
         if not isinstance(e, Exception):
             e = LabError("interrupted")
         log(f"up failed: {e}; removing what this run created")
-        if created:
-            podman("rm", "-f", "-t", "0", *created, check=False)
-        if net_created:
-            podman("network", "rm", net, check=False)
+        # The run did not exist before, so everything carrying its id is ours (by label, so a
+        # container whose `podman run` was interrupted is caught too).
+        teardown(lambda rid: rid == a.run)
         raise LabError(f"up --run {a.run} failed: {e}") from e
 
     log(f"up of {len(hosts)} host(s) took {time.monotonic() - t_up:.1f}s; inventory {inventory}")
@@ -448,7 +435,12 @@ def cmd_up(a) -> int:
 
 
 def cmd_down(a) -> int:
-    teardown(None if a.all else a.run)
+    if a.all:
+        teardown(lambda rid: True)
+    elif a.prefix:  # a test pipeline's runs are PREFIX-SCENARIO
+        teardown(lambda rid: rid == a.prefix or rid.startswith(a.prefix + "-"))
+    else:
+        teardown(lambda rid: rid == a.run)
     if a.state_dir:
         state = Path(a.state_dir)
         if (state / STATE_MARKER).exists():
@@ -520,6 +512,7 @@ def main(argv=None) -> int:
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--run", type=run_id)
     g.add_argument("--all", action="store_true")
+    g.add_argument("--prefix", type=run_id, help="runs named PREFIX or PREFIX-*")
     s.add_argument("--state-dir")
     s.set_defaults(func=cmd_down)
     s = sub.add_parser("list", help="show runs and hosts")
