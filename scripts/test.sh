@@ -61,13 +61,22 @@ stage_lint() {
 }
 
 stage_build() {
+  # Build, install the tarball into an empty collections path, and read its docs from there only.
   local out="$work/build"
   mkdir -p "$out"
-  ansible-galaxy collection build --output-path "$out" . &&
-    ansible-galaxy collection install --offline -p "$out/installed" "$out"/nixkit-nix-*.tar.gz &&
-    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc -t module nixkit.nix.nix_conf >/dev/null &&
-    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc -t role nixkit.nix.nix_install >/dev/null &&
-    echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
+  touch "$out/ansible.cfg"  # no settings: only the installed copy is visible
+  ansible-galaxy collection build --output-path "$out" . || return 1
+  ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection install --offline --force \
+    -p "$out/installed" "$out"/nixkit-nix-*.tar.gz || return 1
+  local doc
+  for doc in "module nixkit.nix.nix_conf" "role nixkit.nix.nix_install"; do
+    # ansible-doc exits 0 with only a warning when it finds nothing: look for the doc's own heading.
+    ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_NOCOLOR=1 \
+      ansible-doc -t $doc 2>/dev/null >"$out/doc.txt"
+    grep -q "^> [A-Z: ]*${doc#* } (" "$out/doc.txt" ||
+      { echo "build: ansible-doc cannot show the installed ${doc}"; return 1; }
+  done
+  echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
 }
 
 stage_molecule() {
