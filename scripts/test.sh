@@ -73,7 +73,7 @@ stage_build() {
     # ansible-doc exits 0 with only a warning when it finds nothing: look for the doc's own heading.
     ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_NOCOLOR=1 \
       ansible-doc -t $doc 2>/dev/null >"$out/doc.txt"
-    grep -q "^> [A-Z: ]*${doc#* } (" "$out/doc.txt" ||
+    grep -q "^> [A-Z: ]*[*]\?${doc#* }[*]\? (" "$out/doc.txt" ||
       { echo "build: ansible-doc cannot show the installed ${doc}"; return 1; }
   done
   echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
