@@ -4,8 +4,9 @@
 #   scripts/test.sh unit lint       only those stages
 #   MOLECULE_SCENARIOS="nix_conf" scripts/test.sh molecule
 # Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
+# shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$stage"
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 
 bash scripts/setup.sh || exit 1
@@ -41,9 +42,11 @@ collection_copy() {
 stage_sanity() {
   # Its own venv: ansible-test installs pinned tool versions that must not disturb ansible-lint.
   local venv="$root/.build/sanity-venv"
-  [ -x "$venv/bin/ansible-test" ] || {
-    python3 -m venv "$venv" && "$venv/bin/pip" install -q "$(grep '^ansible-core' tests/requirements.txt)" 2>&1 |
-      grep -v 'is ignored: it is neither' || true; }
+  if [ ! -x "$venv/bin/ansible-test" ]; then
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q "$(grep '^ansible-core' tests/requirements.txt)" 2>&1 | grep -v 'is ignored: it is neither'
+    [ -x "$venv/bin/ansible-test" ] || return 1
+  fi
   # ansible-test fetches a pip bootstrap script from a host outside the package registries;
   # put our stand-in where it looks first.
   local pip_version
@@ -68,13 +71,14 @@ stage_build() {
   ansible-galaxy collection build --output-path "$out" . || return 1
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection install --offline --force \
     -p "$out/installed" "$out"/nixkit-nix-*.tar.gz || return 1
-  local doc
-  for doc in "module nixkit.nix.nix_conf" "role nixkit.nix.nix_install"; do
+  local doc kind name
+  for doc in module:nixkit.nix.nix_conf role:nixkit.nix.nix_install; do
+    kind=${doc%%:*} name=${doc#*:}
     # ansible-doc exits 0 with only a warning when it finds nothing: look for the doc's own heading.
     ANSIBLE_CONFIG="$out/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$out/installed" ANSIBLE_NOCOLOR=1 \
-      ansible-doc -t $doc 2>/dev/null >"$out/doc.txt"
-    grep -q "^> [A-Z: ]*[*]\?${doc#* }[*]\? (" "$out/doc.txt" ||
-      { echo "build: ansible-doc cannot show the installed ${doc}"; return 1; }
+      ansible-doc -t "$kind" "$name" 2>/dev/null >"$out/doc.txt"
+    grep -q "^> [A-Z: ]*[*]\?${name}[*]\? (" "$out/doc.txt" ||
+      { echo "build: ansible-doc cannot show the installed $kind $name"; return 1; }
   done
   echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
 }
@@ -82,13 +86,17 @@ stage_build() {
 stage_molecule() {
   # Scenario hosts are named after this run (see extensions/molecule/*/create.yml).
   export NIXKIT_LAB_PREFIX="$run_id"
-  local scenarios=${MOLECULE_SCENARIOS:-$(cd extensions/molecule && ls -d */ | tr -d / | grep -v '^shared$')}
-  local failed=0
-  for scenario in $scenarios; do
+  local scenarios=() scenario failed=0
+  if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
+    read -r -a scenarios <<<"$MOLECULE_SCENARIOS"
+  else
+    for scenario in extensions/molecule/*/molecule.yml; do scenarios+=("$(basename "$(dirname "$scenario")")"); done
+  fi
+  for scenario in "${scenarios[@]}"; do
     echo "--- molecule scenario: $scenario"
     (cd extensions && MOLECULE_EPHEMERAL_DIRECTORY="$work/molecule/$scenario" molecule test -s "$scenario") || failed=1
   done
-  return $failed
+  return "$failed"
 }
 
 stages=("$@")
