@@ -88,7 +88,7 @@ def test_nixos_generated_file_is_refused(capsys, tmp_path, monkeypatch):
     link = tmp_path / 'nix.conf'
     link.write_text(ORIGINAL)
     real = os.path.realpath
-    monkeypatch.setattr(nix_conf.os.path, 'realpath',
+    monkeypatch.setattr(os.path, 'realpath',
                         lambda p: '/nix/store/abc-nix.conf' if p == str(link) else real(p))
     result = run(capsys, path=str(link), settings={'cores': 0})
     assert result['failed'] and 'nix.settings' in result['msg']

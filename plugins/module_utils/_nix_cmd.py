@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one way modules run Nix commands on a host: found where Nix installs them, with the
+`nix-command` feature on, optionally as another local user."""
+
+import os
+import pwd
+
+# Private module_utils: no public API promise.
+
+# NixOS, the upstream installer's default profile, distribution packages.
+NIX_BIN_DIRS = ('/run/current-system/sw/bin', '/nix/var/nix/profiles/default/bin',
+                '/usr/local/bin', '/usr/bin', '/bin')
+
+
+def find_nix_tool(module, name='nix'):
+    """Absolute path of a Nix tool (nix, nix-store, nix-build...); fails the module if Nix is missing."""
+    for directory in NIX_BIN_DIRS:
+        candidate = os.path.join(directory, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    module.fail_json(msg='%s was not found on this host (looked in %s); install Nix first, for example with '
+                         'the nixkit.nix.nix_install role' % (name, ', '.join(NIX_BIN_DIRS)))
+
+
+def as_user(argv, user):
+    """Prefix argv so it runs as `user` (None or the current user: unchanged)."""
+    if not user or user == pwd.getpwuid(os.getuid()).pw_name:
+        return argv
+    return ['runuser', '-u', user, '--'] + argv
+
+
+def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None):
+    """Run a Nix tool; returns (rc, stdout, stderr). `nix` gets `nix-command` enabled."""
+    argv = [find_nix_tool(module, tool)]
+    if tool == 'nix':
+        argv += ['--extra-experimental-features', 'nix-command']
+    env = {'PATH': os.pathsep.join(NIX_BIN_DIRS)}
+    env.update(environ_update or {})
+    return module.run_command(as_user(argv + list(args), user), environ_update=env, data=data,
+                              binary_data=data is not None)
