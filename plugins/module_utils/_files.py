@@ -41,9 +41,11 @@ def _write_atomically(module, path, text, new_file_mode):
     try:
         with os.fdopen(fd, 'wb') as handle:
             handle.write(to_bytes(text))
-        if not os.path.exists(path):
-            os.chmod(tmp, new_file_mode)
+        created = not os.path.exists(path)
         module.atomic_move(tmp, path, unsafe_writes=module.params['unsafe_writes'])
+        if created:
+            # atomic_move gives new files 0666 & ~umask; these files have a mode of their own.
+            os.chmod(path, new_file_mode)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -71,6 +71,16 @@ def test_new_file_is_world_readable(capsys, tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
 
 
+def test_new_file_is_world_readable_under_a_strict_umask(capsys, tmp_path):
+    path = tmp_path / 'strict.conf'
+    old = os.umask(0o077)
+    try:
+        run(capsys, path=str(path), settings={'cores': 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
 def test_check_mode_on_missing_directory_predicts_creation(capsys, tmp_path):
     path = tmp_path / 'etc-nix' / 'nix.conf'
     result = run(capsys, _ansible_check_mode=True, path=str(path), settings={'cores': 0})
