@@ -26,11 +26,11 @@ def find_nix_tool(module, name='nix'):
                          'the nixkit.nix.nix_install role' % (name, ', '.join(NIX_BIN_DIRS)))
 
 
-def as_user(argv, user):
+def as_user(argv, user, runuser='runuser'):
     """Prefix argv so it runs as `user` (None or the current user: unchanged)."""
     if not user or user == pwd.getpwuid(os.getuid()).pw_name:
         return argv
-    return ['runuser', '-u', user, '--'] + argv
+    return [runuser, '-u', user, '--'] + argv
 
 
 def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None):
@@ -40,5 +40,7 @@ def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None)
         argv += ['--extra-experimental-features', 'nix-command']
     env = {'PATH': os.pathsep.join(NIX_BIN_DIRS)}
     env.update(environ_update or {})
-    return module.run_command(as_user(argv + list(args), user), environ_update=env, data=data,
+    # runuser lives in /usr/sbin, which is not on the PATH the command is looked up in.
+    runuser = module.get_bin_path('runuser') or 'runuser'
+    return module.run_command(as_user(argv + list(args), user, runuser), environ_update=env, data=data,
                               binary_data=data is not None)
