@@ -32,7 +32,8 @@ HOST_KEY_TYPES = ('ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-n
 # Host names (or ssh_config aliases) and user names: nothing Nix or ssh would split or reinterpret.
 HOST_RE = re.compile(r'^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$')
 USER_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
-SYSTEM_RE = re.compile(r'^[a-z0-9_]+-[a-z0-9_]+$')
+# cpu-os, and Nix's own micro-architecture levels such as x86_64-v3-linux (in extra-platforms).
+SYSTEM_RE = re.compile(r'^[a-z0-9_]+(-[a-z0-9_]+)+$')
 FEATURE_RE = re.compile(r'^[a-zA-Z0-9_.+-]+$')
 
 

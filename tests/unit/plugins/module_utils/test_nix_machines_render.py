@@ -33,6 +33,12 @@ def test_minimal_builder_gets_the_defaults():
     assert one() == 'ssh-ng://b1.example.org x86_64-linux - 1 1 - - -'
 
 
+def test_micro_architecture_levels_from_extra_platforms_are_systems():
+    # What `nix config show extra-platforms` lists on an x86_64 builder with Nix 2.26.
+    assert one(systems=['x86_64-linux', 'x86_64-v1-linux', 'x86_64-v3-linux']).split()[1] == \
+        'x86_64-linux,x86_64-v1-linux,x86_64-v3-linux'
+
+
 def test_every_field_in_nix_column_order():
     line = one(protocol='ssh', user='nixbuild', systems=['x86_64-linux', 'i686-linux'],
                ssh_key='/root/.ssh/id_builder', max_jobs=8, speed_factor=2,
