@@ -37,7 +37,7 @@ BOOL_SETTINGS = frozenset((
 ))
 
 INT_SETTINGS = frozenset((
-    'connect-timeout', 'cores', 'download-attempts', 'http-connections', 'log-lines',
+    'build-poll-interval', 'connect-timeout', 'cores', 'download-attempts', 'http-connections', 'log-lines',
     'max-silent-time', 'max-substitution-jobs', 'narinfo-cache-negative-ttl',
     'narinfo-cache-positive-ttl', 'stalled-download-timeout', 'timeout',
 ))
