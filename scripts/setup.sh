@@ -33,6 +33,13 @@ fi
 
 # Install this checkout as `nixkit.nix` where ansible.cfg looks (a built copy, not a link: tools
 # that walk or reinstall collections must never reach back into the working tree).
+# Built aside and swapped in, so a run that is using the previous copy sees it vanish for
+# milliseconds, not for the seconds a build takes.
+mkdir -p .build
+fresh=$(mktemp -d .build/collections-new.XXXXXX)
+ANSIBLE_COLLECTIONS_PATH="$fresh" .venv/bin/ansible-galaxy collection install --offline --force -p "$fresh" . >/dev/null
+mkdir -p .build/collections/ansible_collections/nixkit
 rm -rf .build/collections/ansible_collections/nixkit/nix
-.venv/bin/ansible-galaxy collection install --offline --force -p .build/collections . >/dev/null
+mv "$fresh/ansible_collections/nixkit/nix" .build/collections/ansible_collections/nixkit/nix
+rm -rf "$fresh"
 echo "setup: ready ($(.venv/bin/ansible --version | head -1))"

@@ -26,13 +26,11 @@ attributes:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
   safe_file_operations:
-    description: Writes through a temporary file and an atomic rename.
     support: full
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nixkit.nix.attributes
+  - nixkit.nix.attributes.files
   - ansible.builtin.files
 options:
   path:

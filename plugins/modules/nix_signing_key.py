@@ -34,13 +34,11 @@ attributes:
   diff_mode:
     support: partial
     details: Shows the public key file only; the secret key file is never shown.
-  platform:
-    platforms: posix
   safe_file_operations:
-    description: Writes through a temporary file and an atomic rename.
     support: full
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nixkit.nix.attributes
+  - nixkit.nix.attributes.files
 options:
   name:
     description:

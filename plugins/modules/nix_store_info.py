@@ -29,10 +29,8 @@ attributes:
     details: Runs normally in check mode; it changes nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nixkit.nix.attributes
 options:
   store:
     description:

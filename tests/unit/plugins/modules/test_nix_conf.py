@@ -5,28 +5,20 @@
 
 """Run the nix_conf module in-process against real files in a temporary directory."""
 
-import json
 import os
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nixkit.nix.plugins.modules import nix_conf
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
 
 ORIGINAL = '# hand-written\nmax-jobs = 2\ninclude /etc/nix/local.conf\n'
 
 
 def run(capsys, **args):
-    args.setdefault('_ansible_remote_tmp', '/tmp')
-    args.setdefault('_ansible_keep_remote_files', False)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            nix_conf.main()
-    result = json.loads(capsys.readouterr().out)
-    result['rc'] = exit_info.value.code
-    return result
+    return run_module(nix_conf.main, capsys, **args)
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@
 
 """Run the nix_machines module in-process against real files in a temporary directory."""
 
-import json
 import os
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_machines import HEADER
 from ansible_collections.nixkit.nix.plugins.modules import nix_machines
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
 
 BUILDERS = [{'host': 'b1', 'user': 'root', 'systems': ['x86_64-linux'], 'max_jobs': 4}]
 LINE = 'ssh-ng://root@b1 x86_64-linux - 4 1 - - -'
@@ -22,14 +21,7 @@ ORIGINAL = HEADER + '\nssh://old x86_64-linux\n'
 
 
 def run(capsys, **args):
-    args.setdefault('_ansible_remote_tmp', '/tmp')
-    args.setdefault('_ansible_keep_remote_files', False)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            nix_machines.main()
-    result = json.loads(capsys.readouterr().out)
-    result['rc'] = exit_info.value.code
-    return result
+    return run_module(nix_machines.main, capsys, **args)
 
 
 @pytest.fixture

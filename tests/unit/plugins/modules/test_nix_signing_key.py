@@ -8,18 +8,17 @@ libsodium's layout (the public key is the second half of the secret key)."""
 
 import base64
 import grp
-import json
 import os
 import pwd
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd, _signing_key
 from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import SigningKeyError, parse_key
 from ansible_collections.nixkit.nix.plugins.modules import nix_signing_key
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
 
 NAME = 'cache.example.org-1'
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -62,16 +61,7 @@ def paths(tmp_path):
 def run(capsys, **args):
     args.setdefault('owner', ME)
     args.setdefault('group', MY_GROUP)
-    args.setdefault('_ansible_remote_tmp', '/tmp')
-    args.setdefault('_ansible_keep_remote_files', False)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            nix_signing_key.main()
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    result['rc'] = exit_info.value.code
-    result['raw'] = out
-    return result
+    return run_module(nix_signing_key.main, capsys, **args)
 
 
 def contents(paths):

@@ -6,16 +6,15 @@
 """The nix_store_info module's own decisions, with Nix replaced by canned answers (the stderr
 classification is tested in test_store_errors.py; real Nix in the molecule scenario)."""
 
-import json
 import os
 import pwd
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
 from ansible_collections.nixkit.nix.plugins.modules import nix_store_info
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
 
 HOST_KEY_UNKNOWN = "Host key verification failed.\r\nerror: failed to start SSH connection to 'b'\n"
 
@@ -38,14 +37,7 @@ def nix(monkeypatch):
 
 
 def run(capsys, **args):
-    args.setdefault('_ansible_remote_tmp', '/tmp')
-    args.setdefault('_ansible_keep_remote_files', False)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            nix_store_info.main()
-    result = json.loads(capsys.readouterr().out)
-    result['rc'] = exit_info.value.code
-    return result
+    return run_module(nix_store_info.main, capsys, **args)
 
 
 @pytest.mark.parametrize('check_mode', [False, True])

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every role's meta/argument_specs.yml documents exactly its defaults, with the same values."""
+
+import os
+
+import pytest
+import yaml
+
+ROLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles')
+
+
+def role_names():
+    return sorted(name for name in os.listdir(ROLES) if os.path.isdir(os.path.join(ROLES, name)))
+
+
+def load(role, *parts):
+    with open(os.path.join(ROLES, role, *parts)) as handle:
+        return yaml.safe_load(handle) or {}
+
+
+@pytest.mark.parametrize('role', role_names())
+def test_specs_and_defaults_agree(role):
+    defaults = load(role, 'defaults', 'main.yml')
+    options = load(role, 'meta', 'argument_specs.yml')['argument_specs']['main']['options']
+    assert sorted(defaults) == sorted(options)
+    for name, value in defaults.items():
+        assert name.startswith(role + '_'), 'variables are prefixed with the role name'
+        documented = options[name].get('default')
+        if isinstance(value, str) and '{{' in value:
+            # A default taken from a collection-wide variable: the documented value is its fallback.
+            assert repr(documented) in value or str(documented) in value, name
+        else:
+            assert documented == value, name
