@@ -19,7 +19,7 @@ _RULES = (
      'is in the middle). Check the new key, then replace the old entry in known_hosts.'),
     ('host_key_unknown', r'Host key verification failed|No \S+ host key is known for',
      'The server\'s host key is not in known_hosts of the user that connects (root for the Nix daemon). '
-     'Add it there; the probe never accepts an unknown key.'),
+     'Add it there; unknown keys are never accepted.'),
     ('key_refused', r'Permission denied \(|Too many authentication failures',
      'The server refused every SSH key offered. Authorize the connecting user\'s public key for the '
      'remote user, or name the right key with ?ssh-key= in the store URL.'),
