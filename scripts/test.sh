@@ -47,15 +47,18 @@ stage_sanity() {
     "$venv/bin/pip" install -q "$(grep '^ansible-core' tests/requirements.txt)" 2>&1 | grep -v 'is ignored: it is neither'
     [ -x "$venv/bin/ansible-test" ] || return 1
   fi
-  # ansible-test fetches a pip bootstrap script from a host outside the package registries;
-  # put our stand-in where it looks first.
+  # ansible-test keeps its tool venvs under ~/.ansible/test: give it a home of this checkout's own,
+  # so two checkouts testing at once cannot remove each other's venvs.
+  local home="$root/.build/ansible-test-home"
+  # It also fetches a pip bootstrap script from a host outside the package registries; put our
+  # stand-in where it looks first.
   local pip_version
   pip_version=$(grep -ho "pip='[0-9.]*'" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1 | tr -dc '0-9.')
-  mkdir -p ~/.ansible/test/cache
-  cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
+  mkdir -p "$home/.ansible/test/cache"
+  cp tests/sanity/get_pip_offline.py "$home/.ansible/test/cache/get_pip_${pip_version//./_}.py"
   local python_version
   python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  (cd "$(collection_copy)" && "$venv/bin/ansible-test" sanity --local --requirements --python "$python_version" 2>&1 |
+  (cd "$(collection_copy)" && HOME="$home" "$venv/bin/ansible-test" sanity --local --requirements --python "$python_version" 2>&1 |
      grep -v -e 'is ignored: it is neither' -e '^Collecting\|^  Downloading\|^Processing\|━' )
 }
 
