@@ -21,3 +21,11 @@ def run_module(main, capsys, **args):
     result['rc'] = exit_info.value.code
     result['raw'] = out
     return result
+
+
+def use_fake_nix(monkeypatch, module, run_command):
+    """Route `module`'s commands to `run_command` (a stand-in with run_command's signature), as if
+    Nix were installed in /usr/bin."""
+    from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
+    monkeypatch.setattr(_nix_cmd, 'find_nix_tool', lambda ansible_module, name='nix': '/usr/bin/' + name)
+    monkeypatch.setattr(module.AnsibleModule, 'run_command', run_command)

@@ -10,9 +10,8 @@ import json
 
 import pytest
 
-from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
 from ansible_collections.nixkit.nix.plugins.modules import nix_copy
-from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module, use_fake_nix
 
 TOP = '/nix/store/h9pyfxmqkw83pighm3clg0amp4ahn3bh-top'
 MID = '/nix/store/is3kci1r8j5c92g7pijhq53233f96ghv-mid'
@@ -78,8 +77,7 @@ def nix(monkeypatch):
             return 1, '', "don't know how to build these paths:\nerror: path '%s' is not valid\n" % missing[0]
         return 0, json.dumps(dict((p, {'narSize': SIZES[p], 'references': REFS[p]}) for p in closure(stdin))), ''
 
-    monkeypatch.setattr(_nix_cmd, 'find_nix_tool', lambda module, name='nix': '/usr/bin/' + name)
-    monkeypatch.setattr(nix_copy.AnsibleModule, 'run_command', run_command)
+    use_fake_nix(monkeypatch, nix_copy, run_command)
     Fake.calls = []
     return Fake
 

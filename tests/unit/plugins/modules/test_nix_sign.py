@@ -14,9 +14,8 @@ import os
 import pytest
 
 
-from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
 from ansible_collections.nixkit.nix.plugins.modules import nix_sign
-from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module, use_fake_nix
 
 TOP = '/nix/store/vzkynixrhdn3gpcnz21kcfpm72d4pcfp-nixkit-top'
 DEP = '/nix/store/xv3gwkd67pcq8r7x5dwpcqpxfl580g2x-nixkit-dep'
@@ -78,8 +77,7 @@ class FakeStore(object):
 @pytest.fixture
 def store(monkeypatch):
     fake = FakeStore()
-    monkeypatch.setattr(_nix_cmd, 'find_nix_tool', lambda module, name='nix': '/usr/bin/' + name)
-    monkeypatch.setattr(nix_sign.AnsibleModule, 'run_command', fake)
+    use_fake_nix(monkeypatch, nix_sign, fake)
     return fake
 
 

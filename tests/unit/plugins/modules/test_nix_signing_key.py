@@ -15,10 +15,10 @@ import stat
 import pytest
 
 
-from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd, _signing_key
+from ansible_collections.nixkit.nix.plugins.module_utils import _signing_key
 from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import SigningKeyError, parse_key
 from ansible_collections.nixkit.nix.plugins.modules import nix_signing_key
-from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module, use_fake_nix
 
 NAME = 'cache.example.org-1'
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -48,8 +48,7 @@ class FakeNix(object):
 @pytest.fixture
 def nix(monkeypatch):
     fake = FakeNix()
-    monkeypatch.setattr(_nix_cmd, 'find_nix_tool', lambda module, name='nix': '/usr/bin/' + name)
-    monkeypatch.setattr(nix_signing_key.AnsibleModule, 'run_command', fake)
+    use_fake_nix(monkeypatch, nix_signing_key, fake)
     return fake
 
 

@@ -12,9 +12,8 @@ import pwd
 import pytest
 
 
-from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
 from ansible_collections.nixkit.nix.plugins.modules import nix_store_info
-from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module, use_fake_nix
 
 HOST_KEY_UNKNOWN = "Host key verification failed.\r\nerror: failed to start SSH connection to 'b'\n"
 
@@ -31,8 +30,7 @@ def nix(monkeypatch):
                                cache_exists=os.path.isdir(environ_update.get('XDG_CACHE_HOME', '/nonexistent'))))
         return Fake.answers.pop(0)
 
-    monkeypatch.setattr(_nix_cmd, 'find_nix_tool', lambda module, name='nix': '/usr/bin/' + name)
-    monkeypatch.setattr(nix_store_info.AnsibleModule, 'run_command', run_command)
+    use_fake_nix(monkeypatch, nix_store_info, run_command)
     return Fake
 
 
