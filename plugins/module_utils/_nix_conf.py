@@ -226,7 +226,48 @@ def apply(lines, settings, state='present', list_mode='replace'):
             else:
                 lines[last] = new_line
         elif new_line is not None:
-            lines.append(new_line)
+            lines.insert(_new_setting_position(lines), new_line)
         if render(lines) != before:
             changed.append(name)
+    return lines, changed
+
+
+def _new_setting_position(lines):
+    """New settings go above the first include line: included files come last, so their `extra-`
+    lists extend this file's lists instead of being reset by a plain assignment after them."""
+    for i, line in enumerate(lines):
+        if line.include is not None:
+            return i
+    return len(lines)
+
+
+def remove_unlisted(lines, keep):
+    """Drop every setting whose name is not in `keep` (a file owned whole). Returns (lines, removed)."""
+    removed = sorted(set(line.name for line in lines if line.name is not None and line.name not in keep))
+    return [line for line in lines if line.name is None or line.name in keep], removed
+
+
+def check_include(path):
+    if not isinstance(path, str) or not path.startswith('/') or any(c.isspace() for c in path) or '#' in path:
+        raise NixConfError('include %r: give an absolute path without whitespace or "#"' % (path,))
+    return path
+
+
+def apply_includes(lines, paths, state='present'):
+    """Ensure `!include PATH` lines (present: appended after everything else) or remove them.
+
+    `!include` because a missing file is then skipped, as Nix does for the optional files it knows.
+    Returns (new_lines, changed_paths).
+    """
+    lines = list(lines)
+    changed = []
+    for path in paths:
+        check_include(path)
+        have = [line for line in lines if line.include == path]
+        if state == 'present' and not have:
+            lines.append(Line('!include ' + path, include=path))
+            changed.append(path)
+        elif state == 'absent' and have:
+            lines = [line for line in lines if line.include != path]
+            changed.append(path)
     return lines, changed

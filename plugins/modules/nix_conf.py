@@ -17,6 +17,9 @@ description:
     replaced or merged into.
   - Values are checked before anything is written; an invalid name or value fails the task and
     leaves the file untouched. The file is replaced atomically.
+  - New settings are written above the first C(include)/C(!include) line, so files included at the
+    end can extend (C(extra-) names) what this file sets; a plain assignment after them would
+    reset their lists.
   - When a setting is defined more than once, the last definition (the one Nix uses) is edited and
     the earlier ones are removed.
   - Refuses to edit a file that resolves into C(/nix/store), as C(/etc/nix/nix.conf) does on
@@ -48,8 +51,26 @@ options:
         space-separated.
       - With O(state=absent) the value is ignored except for list settings with
         O(list_mode=merge), where it names the items to take out.
+      - At least one of O(settings) and O(includes) is required.
     type: dict
-    required: true
+    default: {}
+  includes:
+    description:
+      - Absolute paths of files to include with C(!include PATH) lines (a missing file is skipped
+        by Nix). With O(state=present) missing lines are added at the end of the file; with
+        O(state=absent) the lines including these paths are removed.
+      - One file per tool or role (say C(/etc/nix/nixkit.d/client.conf)) lets each own its settings
+        without editing the same lines as the others; lists add up across files through C(extra-) names.
+    type: list
+    elements: path
+    default: []
+  exclusive:
+    description:
+      - Remove every setting of the file that O(settings) does not name, so the file holds exactly
+        these settings (comments and include lines stay). For files a role owns whole.
+      - Only with O(state=present).
+    type: bool
+    default: false
   state:
     description:
       - V(present) sets the settings, V(absent) removes them (or, with O(list_mode=merge), removes
@@ -109,6 +130,18 @@ EXAMPLES = r'''
       substituters: [https://old-cache.example.org]
       max-jobs:
 
+- name: Own a file of settings and include it from nix.conf
+  nixkit.nix.nix_conf:
+    path: /etc/nix/nixkit.d/cache.conf
+    exclusive: true
+    settings:
+      extra-substituters: [https://cache.example.org]
+      extra-trusted-public-keys: [cache.example.org-1:2Ukd5eT9ZQxC1t5x0c1L7p9jC8I5hYf9n0o9yVvWz1s=]
+
+- name: Include it
+  nixkit.nix.nix_conf:
+    includes: [/etc/nix/nixkit.d/cache.conf]
+
 - name: Offline lab host - no substituters at all
   nixkit.nix.nix_conf:
     path: /etc/nix/nix.conf
@@ -128,6 +161,12 @@ changed_settings:
   type: list
   elements: str
   sample: [substituters, max-jobs]
+changed_includes:
+  description: Paths whose include lines were added or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nix/nixkit.d/cache.conf]
 settings:
   description: Every setting the file defines after the task (or would, in check mode), with the value Nix reads.
   returned: always
@@ -145,7 +184,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.nixkit.nix.plugins.module_utils._files import apply_text, read_text
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_conf import (
-    NixConfError, apply, effective, parse, render,
+    NixConfError, apply, apply_includes, effective, parse, remove_unlisted, render,
 )
 
 
@@ -153,7 +192,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path', default='/etc/nix/nix.conf'),
-            settings=dict(type='dict', required=True),
+            settings=dict(type='dict', default={}),
+            includes=dict(type='list', elements='path', default=[]),
+            exclusive=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             list_mode=dict(type='str', choices=['replace', 'merge'], default='replace'),
             create=dict(type='bool', default=True),
@@ -166,9 +207,18 @@ def main():
     settings = module.params['settings']
     state = module.params['state']
 
+    if not settings and not module.params['includes']:
+        module.fail_json(msg='nothing to do: give settings (name: value) and/or includes (paths)')
+    if module.params['exclusive'] and state != 'present':
+        module.fail_json(msg='exclusive: only with state=present (it removes the settings not given)')
+
     before = read_text(module, path, module.params['create'])
     try:
         lines, changed_settings = apply(parse(before or ''), settings, state, module.params['list_mode'])
+        if module.params['exclusive']:
+            lines, removed = remove_unlisted(lines, settings)
+            changed_settings.extend(removed)
+        lines, changed_includes = apply_includes(lines, module.params['includes'], state)
     except NixConfError as exc:
         module.fail_json(msg='%s: %s' % (path, to_native(exc)), path=path)
     after = render(lines)
@@ -177,7 +227,8 @@ def main():
         module.warn('require-sigs = false lets unsigned and forged store paths in; keep it true and '
                     'add the cache key to trusted-public-keys instead')
 
-    result = dict(path=path, changed_settings=changed_settings, settings=effective(lines))
+    result = dict(path=path, changed_settings=changed_settings, changed_includes=changed_includes,
+                  settings=effective(lines))
     # nix.conf must stay readable by every Nix user.
     changed = apply_text(module, path, before, after, result, new_file_mode=0o644)
     result['changed'] = changed

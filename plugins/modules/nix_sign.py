@@ -36,9 +36,16 @@ options:
       - The store paths to sign, such as C(/nix/store/...-hello-2.12). Each must be a top-level
         store path (C(/nix/store/), a 32-character hash, C(-) and a name), not a file inside one
         and not a symlink such as C(./result) pointing to one.
+      - Required unless O(all=true).
     type: list
     elements: str
-    required: true
+  all:
+    description:
+      - Sign every valid path of the store, as C(nix store sign --all) does; for a cache server
+        whose store is its content. Not with O(paths).
+      - The result then lists only the paths that got a signature, not every path of the store.
+    type: bool
+    default: false
   key_file:
     description:
       - The secret signing key file, for example one made by M(nixkit.nix.nix_signing_key) or
@@ -99,6 +106,11 @@ EXAMPLES = r'''
     key_file: /etc/nix/keys/cache.example.org-1.sec
     store: file:///var/cache/nix
     recursive: true
+
+- name: Sign everything a cache server holds (seed 001's nix sign-paths --all)
+  nixkit.nix.nix_sign:
+    all: true
+    key_file: /etc/nix/keys/cache.example.org-1.sec
 '''
 
 RETURN = r'''
@@ -112,13 +124,13 @@ signed:
   sample: [/nix/store/xv3gwkd67pcq8r7x5dwpcqpxfl580g2x-nixkit-dep]
 already_signed:
   description: The paths that carried a signature by a key of this name before, sorted.
-  returned: always
+  returned: always; empty with O(all=true)
   type: list
   elements: str
   sample: [/nix/store/vzkynixrhdn3gpcnz21kcfpm72d4pcfp-nixkit-top]
 paths:
   description: Every path considered, sorted; with O(recursive=true) the whole closure of O(paths).
-  returned: always
+  returned: always; empty with O(all=true)
   type: list
   elements: str
   sample:
@@ -177,9 +189,13 @@ def store_args(store):
 
 
 def path_info(module, paths, recursive, store, result):
-    """parse_path_info of `paths` (and their closure); fails naming any path the store does not hold."""
+    """parse_path_info of `paths` (and their closure; every path when `paths` is None); fails
+    naming any path the store does not hold."""
     # Read-only: do not ask substituters about missing paths (they time out without a network).
     args = ['path-info', '--json', '--option', 'substitute', 'false'] + (['--recursive'] if recursive else [])
+    if paths is None:
+        args.append('--all')
+        paths = []
     rc, out, err = run_nix(module, args + store_args(store) + list(paths))
     missing = not_valid_paths(err) if rc != 0 else []
     info = {}
@@ -201,7 +217,8 @@ def path_info(module, paths, recursive, store, result):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type='list', elements='str', required=True),
+            paths=dict(type='list', elements='str'),
+            all=dict(type='bool', default=False),
             key_file=dict(type='path', required=True, no_log=False),
             recursive=dict(type='bool', default=False),
             store=dict(type='str'),
@@ -210,8 +227,11 @@ def main():
     )
     p = module.params
     result = dict(changed=False, signed=[], already_signed=[], paths=[])
+    if p['all'] == (p['paths'] is not None):
+        module.fail_json(msg='give either paths (the store paths to sign) or all=true (every path of the store)',
+                         **result)
     requested = []
-    for path in p['paths']:
+    for path in p['paths'] or []:
         try:
             check_store_path(path)
         except PathInfoError as exc:
@@ -226,13 +246,14 @@ def main():
             module.fail_json(msg='store %s is not a binary cache: %s has no nix-cache-info' % (store, cache_dir),
                              **result)
     result['key_name'] = key_name_of(module, p['key_file'], result)
-    if not requested:
+    if not requested and not p['all']:
         module.exit_json(**result)
 
-    info = path_info(module, requested, p['recursive'], store, result)
-    result['paths'] = sorted(info)
+    info = path_info(module, None if p['all'] else requested, p['recursive'], store, result)
     unsigned = sorted(path for path, entry in info.items() if not has_signature(entry, result['key_name']))
-    result['already_signed'] = sorted(set(info) - set(unsigned))
+    if not p['all']:
+        result['paths'] = sorted(info)
+        result['already_signed'] = sorted(set(info) - set(unsigned))
     if unsigned and not module.check_mode:
         for start in range(0, len(unsigned), CHUNK):
             rc, out, err = run_nix(module, ['store', 'sign', '--key-file', p['key_file']] + store_args(store)

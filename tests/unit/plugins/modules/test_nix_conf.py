@@ -35,7 +35,8 @@ def test_check_real_check_real(capsys, conf):
     assert 'max-jobs = 4\n' in first['diff']['after']
     assert first['diff']['before'] == ORIGINAL
     assert run(capsys, **args)['changed']
-    assert conf.read_text() == '# hand-written\nmax-jobs = 4\ninclude /etc/nix/local.conf\ntrusted-users = root\n'
+    # New settings go above the include line, so the included file keeps the last word.
+    assert conf.read_text() == '# hand-written\nmax-jobs = 4\ntrusted-users = root\ninclude /etc/nix/local.conf\n'
     assert not run(capsys, _ansible_check_mode=True, **args)['changed']
     again = run(capsys, **args)
     assert not again['changed'] and again['changed_settings'] == []
@@ -124,3 +125,42 @@ def test_absent_merge_in_module(capsys, conf):
     conf.write_text('trusted-users = root alice\n')
     result = run(capsys, path=str(conf), state='absent', list_mode='merge', settings={'trusted-users': ['alice']})
     assert result['changed'] and conf.read_text() == 'trusted-users = root\n'
+
+
+def test_includes_are_added_last_and_removed(capsys, conf):
+    args = dict(path=str(conf), includes=['/etc/nix/nixkit.d/client.conf'])
+    check = run(capsys, _ansible_check_mode=True, **args)
+    assert check['changed'] and check['changed_includes'] == ['/etc/nix/nixkit.d/client.conf']
+    assert conf.read_text() == ORIGINAL
+    assert run(capsys, **args)['changed']
+    assert conf.read_text() == ORIGINAL + '!include /etc/nix/nixkit.d/client.conf\n'
+    assert not run(capsys, **args)['changed']
+    # A setting added later still lands above both include lines.
+    run(capsys, path=str(conf), settings={'cores': 2})
+    assert conf.read_text().splitlines()[-3:] == [
+        'cores = 2', 'include /etc/nix/local.conf', '!include /etc/nix/nixkit.d/client.conf']
+    gone = run(capsys, state='absent', **args)
+    assert gone['changed'] and 'nixkit.d' not in conf.read_text()
+
+
+def test_relative_include_is_refused(capsys, conf):
+    result = run(capsys, path=str(conf), includes=['nixkit.d/client.conf'])
+    assert result['failed'] and 'absolute path' in result['msg']
+    assert conf.read_text() == ORIGINAL
+
+
+def test_exclusive_drops_unnamed_settings_only(capsys, conf):
+    result = run(capsys, path=str(conf), exclusive=True, settings={'cores': 1})
+    assert result['changed'] and sorted(result['changed_settings']) == ['cores', 'max-jobs']
+    assert conf.read_text() == '# hand-written\ncores = 1\ninclude /etc/nix/local.conf\n'
+
+
+def test_exclusive_needs_state_present(capsys, conf):
+    result = run(capsys, path=str(conf), exclusive=True, state='absent', settings={'cores': 1})
+    assert result['failed'] and 'exclusive' in result['msg']
+    assert conf.read_text() == ORIGINAL
+
+
+def test_nothing_to_do_is_an_error(capsys, conf):
+    result = run(capsys, path=str(conf))
+    assert result['failed'] and 'settings' in result['msg'] and 'includes' in result['msg']

@@ -54,6 +54,8 @@ class FakeStore(object):
                 if missing:
                     return 1, '', "error: path '%s' is not valid\n" % missing[0]
                 paths = self.closure(paths)
+            if '--all' in args:
+                paths = list(self.sigs)
             info = {}
             for path in paths:
                 info[path] = None if path not in self.sigs else dict(
@@ -222,3 +224,19 @@ def test_file_store_must_be_a_cache(capsys, store, key_file, tmp_path):
 def test_no_paths_is_not_a_change(capsys, store, key_file):
     result = run(capsys, paths=[], key_file=key_file)
     assert not result['changed'] and result['signed'] == [] and result['key_name'] == NAME and store.calls == []
+
+
+def test_all_signs_every_unsigned_path_of_the_store(capsys, store, key_file):
+    check = run(capsys, all=True, key_file=key_file, _ansible_check_mode=True)
+    assert check['changed'] and check['signed'] == sorted([TOP, DEP, OTHER]) and store.signs() == []
+    result = run(capsys, all=True, key_file=key_file)
+    assert result['changed'] and result['signed'] == sorted([TOP, DEP, OTHER])
+    assert result['paths'] == [] and result['already_signed'] == []
+    assert '--all' in store.calls[0]
+    assert not run(capsys, all=True, key_file=key_file)['changed']
+
+
+@pytest.mark.parametrize('args', [dict(), dict(all=True, paths=[TOP])])
+def test_paths_or_all_exactly_one(capsys, store, key_file, args):
+    result = run(capsys, key_file=key_file, **args)
+    assert result['failed'] and 'either paths' in result['msg'] and store.calls == []
