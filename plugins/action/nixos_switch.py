@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nixos_switch: activate a NixOS system closure with shell commands only (no Python on the
+target). The documentation is in plugins/modules/nixos_switch.py; the shell in
+plugin_utils/_switch_shell.py, the decisions in plugin_utils/_switch_plan.py."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _switch_plan as plan
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _switch_shell as shell
+
+ARGUMENT_SPEC = dict(
+    store_path=dict(type='str'),
+    action=dict(type='str', default='switch', choices=list(plan.ACTIONS)),
+    profile=dict(type='str', default='/nix/var/nix/profiles/system'),
+    timeout=dict(type='int', default=600),
+    confirm_timeout=dict(type='int', default=0),
+    rollback=dict(type='bool', default=True),
+    rollback_to=dict(type='int'),
+)
+POLL_INTERVAL = 1.0
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        self._supports_check_mode = True
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=[
+            ('action', 'switch', ['store_path']), ('action', 'boot', ['store_path']),
+            ('action', 'test', ['store_path']), ('action', 'dry-activate', ['store_path'])])
+        action, profile = args['action'], args['profile']
+        store_path = args['store_path'] if action != 'rollback' else None
+        result = dict(changed=False, action=action, store_path=store_path, rolled_back=False, reboot_required=False,
+                      exit_code=None, previous_generation=None, generation=None, previous_store_path=None)
+        bad = self._check_args(args)
+        if bad:
+            return dict(result, failed=True, msg=bad)
+
+        probe = plan.parse_kv(self._run(shell.probe(profile, store_path))['stdout'])
+        errors = plan.preflight(probe, action, store_path)
+        holder = plan.lock_holder(probe)
+        if holder:
+            errors.append('Refused: ' + holder)
+        if errors:
+            return dict(result, failed=True, msg='; '.join(errors))
+        try:
+            decision = plan.decide(probe, action, store_path, profile, args['rollback_to'])
+        except ValueError as exc:
+            return dict(result, failed=True, msg=str(exc))
+        result.update(decision)
+        if self._task.check_mode or not decision['changed'] and action != 'dry-activate':
+            what = 'would run' if decision['changed'] else 'nothing to do: the target already runs'
+            return dict(result, msg='%s %s (%s)' % (what, result['store_path'], action))
+        return self._switch(result, args, probe)
+
+    def _check_args(self, args):
+        for key in ('timeout', 'confirm_timeout'):
+            if args[key] < 0 or key == 'timeout' and args[key] == 0:
+                return '%s must be %s, got %d' % (key, 'positive' if key == 'timeout' else '0 or more', args[key])
+        if not args['profile'].startswith('/') or args['profile'].endswith('/'):
+            return 'profile must be an absolute path to a profile link, got %r' % args['profile']
+        if args['action'] == 'rollback':
+            if args['store_path']:
+                return 'store_path is not used with action=rollback (give rollback_to, a generation number, or nothing)'
+            return None
+        if args['rollback_to'] is not None:
+            return 'rollback_to is only for action=rollback'
+        return plan.check_store_path(args['store_path'])
+
+    def _run(self, script):
+        # ActionBase appends ' ; sleep 0': a script must not end with a newline.
+        return self._low_level_execute_command(script.rstrip('\n'), sudoable=True)
+
+    def _switch(self, result, args, probe):
+        action = args['action']
+        unit = shell.UNIT_PREFIX + secrets.token_hex(4)
+        job = shell.job(unit, action, result['store_path'] if action != 'rollback' else '', args['profile'], probe.get('nix_env'),
+                        args['timeout'], args['confirm_timeout'] if action in ('switch', 'test') else 0,
+                        args['rollback'], result['generation'] if action == 'rollback' else None)
+        started = self._run(shell.launch(unit, job, 'nixkit.nix nixos_switch %s' % action))
+        if started['rc'] != 0:
+            return dict(result, failed=True, msg='systemd-run could not start the activation unit %s: %s'
+                        % (unit, (started['stderr'] or started['stdout']).strip()))
+        result['unit'] = unit
+        # Long enough for the activation, the confirmation wait, and a rollback's activations.
+        deadline = time.time() + 3 * args['timeout'] + args['confirm_timeout'] + 60
+        record, confirm_error = self._wait(unit, args['confirm_timeout'], deadline)
+        if record is None:
+            return dict(result, failed=True, msg='Lost the target or ran out of time while unit %s ran; it goes on '
+                        'there (and rolls back by itself if it awaited a confirmation): %s' % (unit, confirm_error))
+        log = self._run(shell.finish(unit))['stdout'].splitlines()
+        failed, msg, fields = plan.outcome(record, action, result['store_path'], args['confirm_timeout'], confirm_error)
+        result.update((k, v) for k, v in fields.items() if v is not None or k not in ('generation', 'previous_generation'))
+        result.update(log=log, msg=msg, failed=failed)
+        if action == 'dry-activate':
+            result['changed'] = False
+        elif record.get('phase') == 'refused' or record.get('error'):
+            result['changed'] = False
+        return result
+
+    def _state(self, unit):
+        try:
+            return plan.parse_kv(self._run(shell.poll(unit))['stdout']), None
+        except AnsibleConnectionFailure as exc:
+            return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else 'connection failed'
+
+    def _wait(self, unit, confirm_timeout, deadline):
+        """Poll the job until it is done; confirm when it waits for it. Returns (record, error)."""
+        confirmed, confirm_error, last_error = False, None, None
+        confirm_deadline = None
+        while time.time() < deadline:
+            record, error = self._state(unit)
+            if record is None:
+                last_error = error
+            else:
+                finished = record.get('phase') in ('done', 'refused') or record.get('unit_LoadState') == 'not-found' or \
+                    record.get('unit_ActiveState') in ('inactive', 'failed')
+                if finished:
+                    if record.get('phase') not in ('done', 'refused') and record.get('unit_LoadState') == 'not-found':
+                        # --collect removed a unit that ended early: its record says why.
+                        return dict(record, error=record.get('error') or 'the activation unit ended unexpectedly'), confirm_error
+                    if record.get('phase') in ('done', 'refused'):
+                        return record, confirm_error
+                if record.get('phase') == 'awaiting-confirmation' and not confirmed:
+                    confirm_deadline = confirm_deadline or time.time() + confirm_timeout
+                    if time.time() < confirm_deadline:
+                        confirmed, confirm_error = self._confirm(unit)
+            time.sleep(POLL_INTERVAL)
+        return None, last_error or confirm_error or 'no answer within the time limit'
+
+    def _confirm(self, unit):
+        """Confirm over a connection opened now. Why reset() instead of running ssh ourselves:
+        reset() stops the ssh connection plugin's ControlMaster (`ssh -O stop`), so the next command
+        makes a new TCP connection and authenticates anew through sshd as it now is, with every
+        setting of the inventory (user, port, keys, passwords, jump hosts, become). An ssh of our
+        own would have to rebuild those settings and would miss passwords and become methods. A
+        multiplexed session would still work after the activation stopped sshd, proving nothing.
+        Returns (confirmed, error)."""
+        try:
+            self._connection.reset()
+            answer = plan.parse_kv(self._run(shell.confirm(unit))['stdout'])
+        except AnsibleConnectionFailure as exc:
+            text = str(exc).strip()
+            return False, 'the fresh connection failed: %s' % (text.splitlines()[-1] if text else 'no answer')
+        if answer.get('decision') == 'confirmed':
+            return True, None
+        return False, 'the target had already decided: %s' % (answer.get('decision') or 'no decision file')
