@@ -35,7 +35,7 @@ def parse_kv(text):
     return result
 
 
-LIST_KEYS = ('generation', 'tool', 'running_unit')
+LIST_KEYS = ('gen_link', 'tool', 'running_unit')
 
 
 def check_store_path(value):
@@ -52,7 +52,7 @@ def generations(probe, profile):
     """{number: store path} of the profile's generation links (PROFILE-N-link)."""
     name = re.escape(profile.rstrip('/').rsplit('/', 1)[-1])
     found = {}
-    for entry in probe.get('generation', []):
+    for entry in probe.get('gen_link', []):
         link, dummy, target = entry.partition(' ')
         match = re.match(r'^%s-(\d+)-link$' % name, link)
         if match:

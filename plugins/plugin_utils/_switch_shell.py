@@ -25,7 +25,7 @@ printf 'uid=%s\n' "$(id -u)"
 [ -d /run/systemd/system ] && echo systemd=yes
 printf 'current_system=%s\n' "$(real /run/current-system)"
 if [ -L "$P" ]; then printf 'profile_link=%s\nprofile_target=%s\n' "$(readlink "$P")" "$(real "$P")"; fi
-for l in "$P"-*-link; do [ -L "$l" ] && printf 'generation=%s %s\n' "${l##*/}" "$(real "$l")"; done
+for l in "$P"-*-link; do [ -L "$l" ] && printf 'gen_link=%s %s\n' "${l##*/}" "$(real "$l")"; done
 if [ -n "$S" ]; then
   [ -e "$S" ] && echo store_exists=yes
   [ -f "$S/bin/switch-to-configuration" ] && [ -x "$S/bin/switch-to-configuration" ] && echo store_switch=yes
