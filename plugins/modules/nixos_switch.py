@@ -17,8 +17,7 @@ description:
     system profile (C(nix-env -p PROFILE --set STORE_PATH)), then runs C(STORE_PATH/bin/switch-to-configuration ACTION).
     V(test) and V(dry-activate) leave the profile alone. V(dry-activate) changes nothing.
   - An action plugin that runs only POSIX shell commands on the target (C(sh), coreutils, C(flock), C(systemd-run),
-    C(systemctl), C(nix-env)), so the target needs no Python, as on a stock NixOS host. Use it with C(gather_facts: false)
-    or C(ansible.builtin.raw) on such hosts.
+    C(systemctl), C(nix-env)), so the target needs no Python, as on a stock NixOS host. Turn fact gathering off for such hosts.
   - The work runs on the target as one transient systemd unit named C(nixkit-switch-RANDOM) (C(systemd-run --collect)),
     so a dropped SSH connection cannot kill it. The task polls C(systemctl show) and the unit's record in
     C(/run/nixkit/) until it ends. The unit sets the profile, activates, waits for the confirmation and rolls back on the
@@ -34,7 +33,7 @@ description:
     V(switch) where the running system and the profile differed, it runs C(boot) for the profile's system and C(test)
     for the running one. The task then fails and names the generation and store path it rolled back to.
   - Magic rollback (O(confirm_timeout) > 0, for V(switch) and V(test)). After a successful activation the unit waits for
-    a confirmation. The controller sends it over a fresh SSH connection: the connection plugin is reset, which stops
+    a confirmation. The controller sends it over a fresh SSH connection. The connection plugin is reset, which stops
     OpenSSH's ControlMaster, so the next command logs in anew. If no confirmation arrives within O(confirm_timeout)
     seconds, for example because the activation stopped sshd or broke the network, the target rolls itself back. The
     task then fails and says so.

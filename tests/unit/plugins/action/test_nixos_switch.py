@@ -214,14 +214,14 @@ WEIRD_PROFILE = "/nix/var/nix/profiles/it's $(touch /tmp/pwned) `x`"
 ])
 def test_rendered_shell_parses(script):
     # ActionBase appends ' ; sleep 0' to every command: the plugin strips the trailing newline first.
-    checked = subprocess.run(['sh', '-n'], input=script.rstrip('\n') + ' ; sleep 0', capture_output=True, text=True)
+    checked = subprocess.run(['sh', '-n'], input=script.rstrip('\n') + ' ; sleep 0', capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
 
 
 def test_values_are_quoted_for_the_shell():
     job = shell.job('nixkit-switch-0a', 'switch', NEW, WEIRD_PROFILE, '/usr/bin/nix-env', 600, 30, True)
     out = subprocess.run(['sh', '-c', job.split('set -u', 1)[0] + 'printf "%s|%s|%s" "$PROFILE" "$CONFIRM_TIMEOUT" "$ROLLBACK"'],
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, check=False).stdout
     assert out == WEIRD_PROFILE + '|30|1'
     with pytest.raises(ValueError):
         shell.launch('u', 'echo\nNIXKIT_SWITCH_JOB_EOF\n', 'x')
