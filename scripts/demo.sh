@@ -31,9 +31,11 @@ python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" \
   --host client1:bare=nix_clients --host target1:bare=nixos_targets
 
 ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml site.yml "$@"
-# A build on the client that has to run on the builder (skipped for a --check run).
+# A build on the client that has to run on the builder, and a path the client fetches from the
+# cache instead of building it (both skipped for a --check run).
 case " $* " in *" --check "* | *" -C "*) ;; *)
-  ansible-playbook -i "$state/lab/inventory.yml" playbooks/farm_check.yml ;;
+  ansible-playbook -i "$state/lab/inventory.yml" playbooks/farm_check.yml
+  ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml playbooks/cache_check.yml ;;
 esac
 
 if [ "$keep" = true ]; then
