@@ -61,7 +61,7 @@ attributes:
     support: full
   check_mode:
     support: full
-    details: Reads the target and reports RV(changed), RV(previous_generation) and the RV(generation) it would create.
+    details: Reads the target and reports C(changed), RV(previous_generation) and the RV(generation) it would create.
   diff_mode:
     support: none
   platform:
