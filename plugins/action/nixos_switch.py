@@ -124,19 +124,16 @@ class ActionModule(ActionBase):
             record, error = self._state(unit)
             if record is None:
                 last_error = error
-            else:
-                finished = record.get('phase') in ('done', 'refused') or record.get('unit_LoadState') == 'not-found' or \
-                    record.get('unit_ActiveState') in ('inactive', 'failed')
-                if finished:
-                    if record.get('phase') not in ('done', 'refused') and record.get('unit_LoadState') == 'not-found':
-                        # --collect removed a unit that ended early: its record says why.
-                        return dict(record, error=record.get('error') or 'the activation unit ended unexpectedly'), confirm_error
-                    if record.get('phase') in ('done', 'refused'):
-                        return record, confirm_error
-                if record.get('phase') == 'awaiting-confirmation' and not confirmed:
-                    confirm_deadline = confirm_deadline or time.time() + confirm_timeout
-                    if time.time() < confirm_deadline:
-                        confirmed, confirm_error = self._confirm(unit)
+            elif record.get('phase') in ('done', 'refused'):
+                return record, confirm_error
+            elif record.get('unit_LoadState') == 'not-found' or record.get('unit_ActiveState') in ('inactive', 'failed'):
+                # The unit is gone (--collect) or dead without finishing its record.
+                return dict(record, error=record.get('error') or 'the activation unit %s ended without finishing (%s)' % (
+                    unit, ', '.join('%s=%s' % (k[5:], v) for k, v in sorted(record.items()) if k.startswith('unit_')))), confirm_error
+            elif record.get('phase') == 'awaiting-confirmation' and not confirmed:
+                confirm_deadline = confirm_deadline or time.time() + confirm_timeout
+                if time.time() < confirm_deadline:
+                    confirmed, confirm_error = self._confirm(unit)
             time.sleep(POLL_INTERVAL)
         return None, last_error or confirm_error or 'no answer within the time limit'
 

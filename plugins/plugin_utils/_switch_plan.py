@@ -165,7 +165,9 @@ def outcome(record, action, store_path, confirm_timeout, confirm_error=None):
         holder = dict(((k, v) for k, v in record.items() if k.startswith('holder_')), locked='yes')
         return True, 'Refused: ' + lock_holder(holder), fields
     if record.get('error'):
-        return True, 'Nothing was activated: %s.' % record['error'], fields
+        if code is None and record.get('phase') in (None, 'started', 'done'):
+            return True, 'Nothing was activated: %s.' % record['error'], fields
+        return True, 'The activation job failed after phase %s: %s.' % (record.get('phase'), record['error']), fields
     if code is None:
         return True, 'The activation job ended without recording an exit code (see log).', fields
     if record.get('confirmed') == 'no':

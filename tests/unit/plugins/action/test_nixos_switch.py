@@ -225,3 +225,59 @@ def test_values_are_quoted_for_the_shell():
     assert out == WEIRD_PROFILE + '|30|1'
     with pytest.raises(ValueError):
         shell.launch('u', 'echo\nNIXKIT_SWITCH_JOB_EOF\n', 'x')
+
+
+class FakeTarget(object):
+    """Answers the plugin's polls from a script of records; counts confirmations."""
+
+    def __init__(self, records, confirm_answers=()):
+        self.records = list(records)
+        self.confirm_answers = list(confirm_answers)
+        self.confirms = 0
+
+    def state(self, unit):
+        record = self.records.pop(0) if len(self.records) > 1 else self.records[0]
+        return (None, 'Connection refused') if record is None else (plan.parse_kv(record), None)
+
+    def confirm(self, unit):
+        self.confirms += 1
+        return self.confirm_answers.pop(0) if self.confirm_answers else (True, None)
+
+
+def waiting_plugin(monkeypatch, target):
+    from ansible_collections.nixkit.nix.plugins.action import nixos_switch
+    monkeypatch.setattr(nixos_switch, 'POLL_INTERVAL', 0)
+    plugin = object.__new__(ActionModule)
+    plugin._state = target.state
+    plugin._confirm = target.confirm
+    return plugin
+
+
+RUNNING = 'unit_LoadState=loaded\nunit_ActiveState=active\n'
+
+
+def test_wait_confirms_once_and_returns_the_finished_record(monkeypatch):
+    target = FakeTarget([RUNNING + 'phase=activating\n', RUNNING + 'phase=awaiting-confirmation\n',
+                         RUNNING + 'phase=awaiting-confirmation\n', 'unit_LoadState=not-found\nphase=done\nexit_code=0\n'])
+    record, error = waiting_plugin(monkeypatch, target)._wait('u', 10, 1e12)
+    assert (record['phase'], error, target.confirms) == ('done', None, 1)
+
+
+def test_wait_retries_the_confirmation_while_sshd_refuses_and_reports_why(monkeypatch):
+    target = FakeTarget([RUNNING + 'phase=awaiting-confirmation\n'] * 3 + [None, 'phase=done\nconfirmed=no\n'],
+                        confirm_answers=[(False, 'the fresh connection failed: refused')] * 3)
+    record, error = waiting_plugin(monkeypatch, target)._wait('u', 10, 1e12)
+    assert record['confirmed'] == 'no' and error == 'the fresh connection failed: refused' and target.confirms == 3
+
+
+def test_wait_notices_a_unit_that_died_without_finishing(monkeypatch):
+    target = FakeTarget(['unit_LoadState=not-found\nunit_ActiveState=inactive\nphase=activating\n'])
+    record, dummy = waiting_plugin(monkeypatch, target)._wait('nixkit-switch-1', 10, 1e12)
+    assert 'nixkit-switch-1 ended without finishing (ActiveState=inactive, LoadState=not-found)' in record['error']
+    failed, msg, dummy = plan.outcome(record, 'switch', NEW, 0)
+    assert failed and msg.startswith('The activation job failed after phase activating: the activation unit')
+
+
+def test_wait_gives_up_at_the_deadline_with_the_last_error(monkeypatch):
+    target = FakeTarget([None])
+    assert waiting_plugin(monkeypatch, target)._wait('u', 10, 0) == (None, 'no answer within the time limit')
