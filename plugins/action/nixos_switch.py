@@ -60,9 +60,11 @@ class ActionModule(ActionBase):
         except ValueError as exc:
             return dict(result, failed=True, msg=str(exc))
         result.update(decision)
-        if self._task.check_mode or not decision['changed'] and action != 'dry-activate':
-            what = 'would run' if decision['changed'] else 'nothing to do: the target already runs'
-            return dict(result, msg='%s %s (%s)' % (what, result['store_path'], action))
+        if self._task.check_mode and (decision['changed'] or action == 'dry-activate'):
+            return dict(result, msg='check mode: would run %s/bin/switch-to-configuration %s' % (
+                result['store_path'], 'switch' if action == 'rollback' else action))
+        if not decision['changed'] and action != 'dry-activate':
+            return dict(result, msg='nothing to do: the target already runs %s (%s)' % (result['store_path'], action))
         return self._switch(result, args, probe)
 
     def _check_args(self, args):
