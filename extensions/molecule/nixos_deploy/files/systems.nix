@@ -1,0 +1,48 @@
+# Synthetic NixOS "system closures" for the nixos_deploy scenario (no nixpkgs, /bin/sh only), one set
+# per host. Each system refers to a payload path of `kb` kB, so its closure has two paths.
+# bin/switch-to-configuration records "NAME ACTION START END" in /var/lib/nixkit-lab/activations.log,
+# points /run/current-system at itself on switch/test (as NixOS does), takes 2 s, and then behaves
+# as its `behaviour` says: ok, unhealthy (activates fine, fails the scenario's health check) or fail4.
+{ host ? "lab", system ? builtins.currentSystem }:
+let
+  script = ''
+    #!/bin/sh
+    start=$(date +%s.%N)
+    top=$(dirname "$(dirname "$(readlink -f "$0")")")
+    behaviour=$(cat "$top/behaviour")
+    mkdir -p /var/lib/nixkit-lab
+    case "$1" in
+      dry-activate) echo "would activate $top"; exit 0 ;;
+      boot) echo "boot entry: $top"; exit 0 ;;
+      switch|test) ;;
+      *) echo "unknown action: $1" >&2; exit 1 ;;
+    esac
+    sleep 2
+    ln -sfn "$top" /run/current-system
+    echo "$(basename "$top") $1 $start $(date +%s.%N)" >> /var/lib/nixkit-lab/activations.log
+    case "$behaviour" in
+      fail4) echo "the following units failed: broken.service" >&2; exit 4 ;;
+    esac
+  '';
+  payload = name: kb: builtins.derivation {
+    name = "payload-${host}-${name}";
+    inherit system;
+    builder = "/bin/sh";
+    PATH = "/bin:/usr/bin";
+    args = [ "-c" "mkdir $out && head -c ${toString kb}000 /dev/urandom > $out/blob" ];
+  };
+  mk = name: behaviour: kb: builtins.derivation {
+    name = "nixos-system-${host}-${name}";
+    inherit system behaviour script;
+    builder = "/bin/sh";
+    PATH = "/bin:/usr/bin";
+    payload = payload name kb;
+    args = [ "-c" "mkdir -p $out/bin && ln -s $payload $out/payload && echo $behaviour > $out/behaviour && printf '%s' \"$script\" > $out/bin/switch-to-configuration && chmod 755 $out/bin/switch-to-configuration" ];
+  };
+in {
+  v1 = mk "v1" "ok" 64;
+  v2 = mk "v2" "ok" 64;
+  unhealthy = mk "unhealthy" "unhealthy" 64;
+  fail4 = mk "fail4" "fail4" 64;
+  big = mk "big" "ok" 8000;
+}
