@@ -74,8 +74,8 @@ options:
     type: path
   options:
     description:
-      - Nix settings for evaluation and build, passed as C(--option NAME VALUE), for example C({max-jobs: 4}) or
-        C({substituters: []}). Lists are joined with spaces, booleans are written C(true)/C(false).
+      - Nix settings for evaluation and build, passed as C(--option NAME VALUE), for example V(max-jobs) set to 4,
+        or V(substituters) set to an empty list. Lists are joined with spaces, booleans are written C(true)/C(false).
     type: dict
     default: {}
 notes:
