@@ -30,12 +30,16 @@ python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" \
   --host builder1:nix=nix_builders --host cache1:nix=nix_caches \
   --host client1:bare=nix_clients --host target1:bare=nixos_targets
 
-ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml site.yml "$@"
+ansible-playbook -i "$state/lab/inventory.yml" tests/lab/demo_prepare.yml
+ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml \
+  -e nixos_deploy_report_path="$state/deploy-report.json" site.yml "$@"
 # A build on the client that has to run on the builder, and a path the client fetches from the
 # cache instead of building it (both skipped for a --check run).
 case " $* " in *" --check "* | *" -C "*) ;; *)
   ansible-playbook -i "$state/lab/inventory.yml" playbooks/farm_check.yml
-  ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml playbooks/cache_check.yml ;;
+  ansible-playbook -i "$state/lab/inventory.yml" -e @tests/lab/lab-vars.yml playbooks/cache_check.yml
+  echo "Deployment report (nixos_deploy):"
+  cat "$state/deploy-report.json" ;;
 esac
 
 if [ "$keep" = true ]; then
