@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(podman runc debootstrap uidmap iptables openssh-client git shellcheck)
+# podman 4 (Debian 12) uses CNI networks: lab hosts find each other by name only with the dnsname
+# plugin. podman 5 uses netavark and aardvark-dns instead; install whichever the distribution has.
+for dns_pkg in golang-github-containernetworking-plugin-dnsname aardvark-dns; do
+  if apt-cache show "$dns_pkg" >/dev/null 2>&1; then apt_packages+=("$dns_pkg"); break; fi
+done
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
