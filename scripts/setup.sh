@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 apt_packages=(podman runc debootstrap uidmap iptables openssh-client git shellcheck)
 # podman 4 (Debian 12) uses CNI networks: lab hosts find each other by name only with the dnsname
 # plugin. podman 5 uses netavark and aardvark-dns instead; install whichever the distribution has.
+apt_cache_ready() { apt-cache show podman >/dev/null 2>&1; }
+apt_cache_ready || { echo "setup: reading the package lists"; apt-get update -qq; }
 for dns_pkg in golang-github-containernetworking-plugin-dnsname aardvark-dns; do
   if apt-cache show "$dns_pkg" >/dev/null 2>&1; then apt_packages+=("$dns_pkg"); break; fi
 done
