@@ -11,6 +11,8 @@ line must be ``name = value...``. A later definition of a name overrides an earl
 module keeps every line it does not need to touch byte for byte, so edits show up as minimal diffs.
 """
 
+import difflib
+import json
 import re
 
 # Private module_utils: no public API promise.
@@ -47,6 +49,25 @@ EXTRA_WORDS = {
     'max-jobs': ('auto',),
     'sandbox': ('relaxed',),
 }
+
+
+# Settings whose items are store URLs (their `extra-` forms and old aliases too): a substituter Nix
+# cannot open is skipped with a warning in every build's log, so a typo silently turns a cache off.
+STORE_URL_SETTINGS = frozenset(('substituters', 'trusted-substituters', 'binary-caches', 'trusted-binary-caches'))
+
+# The URL schemes of the store types Nix opens: the uriSchemes() of each store implementation in
+# NixOS/nix src/libstore (read at 2.35; 2.8 has all but local, local-overlay and mounted-ssh-ng).
+# https://nix.dev/manual/nix/stable/store/types/ documents them. gs:// (Google Cloud Storage) is only
+# in a pull request so far; s3:// needs a Nix built with S3 support.
+STORE_SCHEMES = ('http', 'https', 's3', 'ssh', 'ssh-ng', 'file', 'unix', 'local', 'mounted-ssh-ng',
+                 'local-overlay', 'dummy')
+# Schemes whose store is elsewhere, so the URL needs a host (Nix: "requires a non-empty authority").
+REMOTE_SCHEMES = ('http', 'https', 's3', 'ssh', 'ssh-ng', 'mounted-ssh-ng')
+# Store references that are not URLs (StoreReference::parse): these words, optionally with
+# `?name=value` parameters, and paths. An absolute path is a local store rooted there.
+STORE_WORDS = ('auto', 'daemon', 'local')
+# What an HTTP cache given without its scheme looks like (a dotted host name or localhost, a port).
+HOST_PORT_RE = re.compile(r'^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:[0-9]+)?$')
 
 
 class NixConfError(ValueError):
@@ -271,3 +292,102 @@ def apply_includes(lines, paths, state='present'):
             lines = [line for line in lines if line.include != path]
             changed.append(path)
     return lines, changed
+
+
+def suggest_store_url(url):
+    """The store URL `url` most likely means (cache.example.org -> https://cache.example.org), or None."""
+    base, query = url.split('?', 1) if '?' in url else (url, None)
+    scheme, sep, rest = base.partition(':')
+    if sep and scheme.lower() in STORE_SCHEMES:
+        # "https:/cache" or "HTTPS://cache": only the separator or the case is off.
+        base = scheme.lower() + '://' + rest.lstrip('/')
+    elif '://' in base:
+        close = difflib.get_close_matches(scheme.lower(), STORE_SCHEMES, n=1, cutoff=0.6)
+        if not close:
+            return None
+        base = close[0] + base[len(scheme):]
+    elif HOST_PORT_RE.match(base.split('/', 1)[0]):
+        base = 'https://' + base
+    else:
+        return None
+    suggestion = base + ('?' + query if query is not None else '')
+    return suggestion if suggestion != url else None
+
+
+def store_url_problem(url):
+    """None when Nix can open `url` as a store, else what is wrong with it."""
+    base = url.split('?', 1)[0]
+    if base in STORE_WORDS or base.startswith('/'):
+        return None
+    if '://' not in base:
+        if ':' in base and base.partition(':')[0].lower() in STORE_SCHEMES:
+            return '%r is not a store URL: "//" is missing after the scheme' % url
+        if '/' in base:
+            # Nix reads it as a path relative to the directory the daemon runs in.
+            return '%r is a relative path; a local store needs an absolute one' % url
+        return '%r is not a store URL: it has no scheme' % url
+    scheme, rest = base.split('://', 1)
+    if scheme not in STORE_SCHEMES:
+        return '%r has the scheme %r, which Nix does not open' % (url, scheme)
+    if scheme in REMOTE_SCHEMES and not rest.split('/', 1)[0].rpartition('@')[2]:
+        return '%r has no host after %s://' % (url, scheme)
+    if scheme == 'file' and not rest.startswith('/'):
+        return '%r: a file:// binary cache needs an absolute path, such as file:///var/cache/nix' % url
+    return None
+
+
+def check_store_urls(settings):
+    """Refuse store-URL settings (substituters, trusted-substituters, their extra- forms) whose items
+    Nix cannot open. `settings` maps names to user values, as for apply() with state=present."""
+    for name, value in settings.items():
+        if base_name(name) not in STORE_URL_SETTINGS or value is None:
+            continue
+        for url in normalize(name, value):
+            problem = store_url_problem(url)
+            if problem:
+                suggestion = suggest_store_url(url)
+                raise NixConfError(
+                    'setting %r: %s%s A store URL starts with %s, or is %s or an absolute path '
+                    '(https://nix.dev/manual/nix/stable/store/types/)'
+                    % (name, problem, '; did you mean %r?' % suggestion if suggestion else '.',
+                       ', '.join(scheme + '://' for scheme in STORE_SCHEMES), ', '.join(STORE_WORDS)))
+
+
+def known_settings(config_json):
+    """The setting names a Nix knows, from the output of `nix config show --json` (or the older
+    `nix show-config --json`): returns (names, appendable). Names include aliases (binary-caches
+    for substituters); appendable are those with an `extra-` form: in Nix, list, set and map
+    settings, which are the ones whose JSON value is a list or an object. Raises ValueError."""
+    data = json.loads(config_json)
+    if not isinstance(data, dict) or not data:
+        raise ValueError('expected a JSON object of settings')
+    names, appendable = set(), set()
+    for name, info in data.items():
+        info = info if isinstance(info, dict) else {}
+        aliases = [alias for alias in info.get('aliases') or [] if isinstance(alias, str)]
+        names.update([name] + aliases)
+        # Without a value to judge by (another layout), give the extra- form the benefit of the doubt.
+        if 'value' not in info or isinstance(info['value'], (list, dict)):
+            appendable.update([name] + aliases)
+    return frozenset(names), frozenset(appendable)
+
+
+def check_known_names(names, known, appendable, allow_unknown=()):
+    """Refuse setting names Nix does not know: neither a setting or alias in `known`, nor `extra-X`
+    for an X in `appendable`, nor listed in allow_unknown (X there also allows extra-X)."""
+    allowed = set(allow_unknown)
+    for name in names:
+        check_name(name)
+        base = base_name(name)
+        if name in known or name in allowed or (base != name and base in allowed):
+            continue
+        if base != name and base in known:
+            if base in appendable:
+                continue
+            raise NixConfError('setting %r: %s is not a list, so Nix has no %s form of it; set %s '
+                               'itself' % (name, base, name, base))
+        candidates = sorted(known | set('extra-' + item for item in appendable))
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        raise NixConfError('setting %r is not one the Nix on this host knows%s If a Nix plugin '
+                           '(plugin-files) provides it, list it in allow_unknown_settings'
+                           % (name, '; did you mean %r?' % close[0] if close else '.'))

@@ -14,6 +14,7 @@ a machine with max-jobs 0 is never chosen, and a mandatory feature also counts a
 
 import base64
 import binascii
+import difflib
 import ipaddress
 import re
 import struct
@@ -35,6 +36,68 @@ USER_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
 # cpu-os, and Nix's own micro-architecture levels such as x86_64-v3-linux (in extra-platforms).
 SYSTEM_RE = re.compile(r'^[a-z0-9_]+(-[a-z0-9_]+)+$')
 FEATURE_RE = re.compile(r'^[a-zA-Z0-9_.+-]+$')
+
+# The cpu-os pairs ("doubles") Nix builds for: the `all` list of nixpkgs lib/systems/doubles.nix
+# (https://github.com/NixOS/nixpkgs/blob/master/lib/systems/doubles.nix, the recent version with the
+# UEFI, arc and sh4 doubles), plus the *-darwin doubles older versions of that list carry: Nix itself
+# still offers x86_64-darwin as an extra platform on Apple silicon with Rosetta 2
+# (Settings::getDefaultExtraPlatforms in NixOS/nix). Grouped by OS as there. A system outside
+# KNOWN_SYSTEMS needs allow_custom_systems; system_problem() is the check a role or plugin can reuse.
+DOUBLES = frozenset((
+    # Cygwin
+    'i686-cygwin', 'x86_64-cygwin',
+    # Darwin
+    'aarch64-darwin', 'x86_64-darwin', 'i686-darwin', 'armv7a-darwin',
+    # FreeBSD
+    'i686-freebsd', 'x86_64-freebsd', 'aarch64-freebsd',
+    # Genode
+    'aarch64-genode', 'i686-genode', 'x86_64-genode',
+    # illumos
+    'x86_64-solaris',
+    # JS
+    'javascript-ghcjs',
+    # Linux
+    'aarch64-linux', 'arc-linux', 'armv5tel-linux', 'armv6l-linux', 'armv7a-linux', 'armv7l-linux',
+    'i686-linux', 'loongarch64-linux', 'm68k-linux', 'microblaze-linux', 'microblazeel-linux',
+    'mips-linux', 'mips64-linux', 'mips64el-linux', 'mipsel-linux', 'powerpc-linux', 'powerpc64-linux',
+    'powerpc64le-linux', 'riscv32-linux', 'riscv64-linux', 's390-linux', 's390x-linux', 'sh4-linux',
+    'x86_64-linux',
+    # MMIXware
+    'mmix-mmixware',
+    # NetBSD
+    'aarch64-netbsd', 'armv6l-netbsd', 'armv7a-netbsd', 'armv7l-netbsd', 'i686-netbsd', 'm68k-netbsd',
+    'mipsel-netbsd', 'powerpc-netbsd', 'riscv32-netbsd', 'riscv64-netbsd', 'x86_64-netbsd',
+    # none (bare metal)
+    'aarch64_be-none', 'aarch64-none', 'arm-none', 'armv6l-none', 'avr-none', 'i686-none',
+    'microblaze-none', 'microblazeel-none', 'mips-none', 'mips64-none', 'msp430-none', 'or1k-none',
+    'm68k-none', 'powerpc-none', 'powerpcle-none', 'riscv32-none', 'riscv64-none', 'rx-none',
+    's390-none', 's390x-none', 'vc4-none', 'x86_64-none',
+    # OpenBSD
+    'i686-openbsd', 'x86_64-openbsd',
+    # Redox
+    'x86_64-redox',
+    # WASI
+    'wasm32-wasi', 'wasm64-wasi',
+    # Windows
+    'aarch64-windows', 'i686-windows', 'x86_64-windows',
+    # UEFI
+    'aarch64-uefi', 'x86_64-uefi',
+))
+# Nix adds the x86-64 micro-architecture levels the CPU supports to extra-platforms on Linux
+# (computeLevels in NixOS/nix src/libutil/compute-levels.cc), so builders report them.
+LEVEL_SYSTEMS = frozenset('x86_64-v%d-linux' % level for level in range(1, 5))
+KNOWN_SYSTEMS = DOUBLES | LEVEL_SYSTEMS
+KNOWN_CPUS = frozenset(double.split('-')[0] for double in DOUBLES)
+KNOWN_OSES = frozenset(double.split('-')[1] for double in DOUBLES)
+# Other names for the same CPU or OS (Debian, Go, Rust, Apple spellings), only to suggest a fix.
+CPU_ALIASES = {
+    'amd64': 'x86_64', 'x64': 'x86_64', 'x86': 'x86_64', 'i386': 'i686', 'i486': 'i686', 'i586': 'i686',
+    'arm64': 'aarch64', 'armv8': 'aarch64', 'armhf': 'armv7l', 'armv7': 'armv7l', 'armel': 'armv5tel',
+    'ppc': 'powerpc', 'ppc64': 'powerpc64', 'ppc64le': 'powerpc64le', 'ppc64el': 'powerpc64le',
+    'loong64': 'loongarch64', 'rv32': 'riscv32', 'rv64': 'riscv64', 'wasm': 'wasm32',
+}
+OS_ALIASES = {'macos': 'darwin', 'macosx': 'darwin', 'osx': 'darwin', 'gnu': 'linux', 'win': 'windows',
+              'win32': 'windows', 'win64': 'windows', 'illumos': 'solaris', 'wasip1': 'wasi'}
 
 
 class NixMachinesError(ValueError):
@@ -92,6 +155,51 @@ def _words(where, key, value, pattern, required=False):
     return words
 
 
+def suggest_system(value):
+    """The known system `value` most likely means (x86-linux -> x86_64-linux), or None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace('x86-64', 'x86_64')
+    if text in KNOWN_SYSTEMS:
+        return text
+    words = [word for word in re.split(r'[^a-z0-9_]+', text) if word]
+    cpus = [CPU_ALIASES.get(word, word) for word in words if CPU_ALIASES.get(word, word) in KNOWN_CPUS]
+    oses = [OS_ALIASES.get(word, word) for word in words if OS_ALIASES.get(word, word) in KNOWN_OSES]
+    # Also a triple such as x86_64-unknown-linux-gnu or aarch64-apple-darwin, or the OS first.
+    if cpus and oses and '%s-%s' % (cpus[0], oses[0]) in KNOWN_SYSTEMS:
+        return '%s-%s' % (cpus[0], oses[0])
+    if cpus and not oses and cpus[0] + '-linux' in KNOWN_SYSTEMS:
+        return cpus[0] + '-linux'
+    close = difflib.get_close_matches(text, sorted(KNOWN_SYSTEMS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def system_problem(value, allow_custom=False):
+    """None when Nix knows `value` as a system (cpu-os, see KNOWN_SYSTEMS), else what is wrong with it
+    and how to fix it. With allow_custom, any cpu-os shaped word passes."""
+    suggestion = suggest_system(value)
+    hint = '; did you mean %r?' % suggestion if suggestion and suggestion != value else ''
+    if not isinstance(value, str) or not SYSTEM_RE.match(value):
+        return '%r does not match %s (cpu-os, such as x86_64-linux)%s' % (value, SYSTEM_RE.pattern, hint)
+    if value in KNOWN_SYSTEMS or allow_custom:
+        return None
+    return ('%r is not a system Nix knows%s Systems are cpu-os pairs from nixpkgs lib.systems.doubles, such '
+            'as x86_64-linux, aarch64-linux or aarch64-darwin; set allow_custom_systems=true to use another one'
+            % (value, hint or '.'))
+
+
+def _systems(where, value, allow_custom):
+    if value is None or value == []:
+        raise NixMachinesError('%s: systems must list at least one system, such as x86_64-linux' % where)
+    if not isinstance(value, list):
+        raise NixMachinesError('%s: systems must be a list, got %r' % (where, value))
+    for system in value:
+        problem = system_problem(system, allow_custom)
+        if problem:
+            raise NixMachinesError('%s: systems item %s' % (where, problem))
+    return _words(where, 'systems', value, SYSTEM_RE, required=True)
+
+
 def encode_host_key(where, value):
     """`TYPE BASE64 [comment]` (a .pub file's line) -> base64 of `TYPE BASE64`, as Nix wants it."""
     parts = value.split() if isinstance(value, str) else []
@@ -117,8 +225,10 @@ def encode_host_key(where, value):
     return base64.b64encode(('%s %s' % (parts[0], parts[1])).encode('ascii')).decode('ascii')
 
 
-def check_builder(index, entry):
-    """Validate one builder dict; return it with defaults filled and values normalized."""
+def check_builder(index, entry, allow_custom_systems=False):
+    """Validate one builder dict; return it with defaults filled and values normalized.
+
+    Its systems must be ones Nix knows (KNOWN_SYSTEMS) unless allow_custom_systems is set."""
     where = _label(index, entry)
     if not isinstance(entry, dict):
         raise NixMachinesError('%s: expected a dict with at least host and systems, got %r' % (where, entry))
@@ -149,7 +259,7 @@ def check_builder(index, entry):
         host=_host(where, entry.get('host')),
         protocol=protocol,
         user=user,
-        systems=_words(where, 'systems', entry.get('systems'), SYSTEM_RE, required=True),
+        systems=_systems(where, entry.get('systems'), allow_custom_systems),
         ssh_key=ssh_key,
         # A machine with max-jobs 0 is never chosen: builds wait for it forever.
         max_jobs=_int(where, 'max_jobs', entry.get('max_jobs'), 1, 1),
@@ -176,9 +286,9 @@ def render_line(builder):
     return ' '.join(columns)
 
 
-def machines(builders):
+def machines(builders, allow_custom_systems=False):
     """Validated machines lines for a list of builder dicts; the same machine twice is refused."""
-    checked = [check_builder(index, entry) for index, entry in enumerate(builders)]
+    checked = [check_builder(index, entry, allow_custom_systems) for index, entry in enumerate(builders)]
     seen = {}
     for index, builder in enumerate(checked):
         if uri(builder) in seen:

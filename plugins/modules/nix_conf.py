@@ -17,6 +17,17 @@ description:
     replaced or merged into.
   - Values are checked before anything is written; an invalid name or value fails the task and
     leaves the file untouched. The file is replaced atomically.
+  - With O(state=present), every name in O(settings) must be a setting the host's own Nix knows; the
+    module asks it with C(nix config show --json) (C(nix show-config --json) on Nix before 2.20),
+    which also names the settings of the plugins nix.conf already loads. C(extra-NAME) is accepted for
+    the list settings among them. A typo such as C(buildersx) fails the task with the nearest known name.
+    When Nix is not installed yet, or cannot answer, the names are not checked and the result says so in
+    a warning. The query only reads; it runs in check mode too, so check mode predicts the same result.
+  - The items of C(substituters), C(trusted-substituters) and their C(extra-) forms must be store URLs
+    Nix can open - a scheme among C(http), C(https), C(s3), C(ssh), C(ssh-ng), C(file), C(unix),
+    C(local), C(mounted-ssh-ng), C(local-overlay), C(dummy), or C(daemon), C(local), C(auto) or an
+    absolute path (a local store rooted there). C(cache.example.org) fails and suggests
+    C(https://cache.example.org).
   - New settings are written above the first C(include)/C(!include) line, so files included at the
     end can extend (C(extra-) names) what this file sets; a plain assignment after them would
     reset their lists.
@@ -64,6 +75,15 @@ options:
     type: list
     elements: path
     default: []
+  allow_unknown_settings:
+    description:
+      - Setting names to write even though the host's Nix does not know them (yet), such as the settings
+        of a Nix plugin that O(settings) itself adds to C(plugin-files), or that a later task installs.
+        Naming C(NAME) here also allows C(extra-NAME).
+      - Only the names are exempt; their values are still checked as for any setting.
+    type: list
+    elements: str
+    default: []
   exclusive:
     description:
       - Remove every setting of the file that O(settings) does not name, so the file holds exactly
@@ -99,6 +119,9 @@ options:
     default: false
 notes:
   - Setting C(require-sigs) to C(false) lets any store path in, signed or not; the module warns when asked to.
+  - The setting names are checked against the Nix on the managed host, run as the module's user with
+    C(LC_ALL=C). Removing settings (O(state=absent)) is never refused for an unknown name, so a misspelt
+    setting can be cleaned up.
 seealso:
   - name: nix.conf reference
     description: The settings Nix understands and their meaning.
@@ -142,6 +165,18 @@ EXAMPLES = r'''
   nixkit.nix.nix_conf:
     includes: [/etc/nix/nixkit.d/cache.conf]
 
+- name: Settings of a Nix plugin loaded by the same task
+  nixkit.nix.nix_conf:
+    settings:
+      plugin-files: [/usr/lib/nix/plugins/libnix-example.so]
+      example-plugin-endpoint: https://plugin.example.org
+    allow_unknown_settings: [example-plugin-endpoint]
+
+- name: A local store in a directory of its own as a substituter
+  nixkit.nix.nix_conf:
+    settings:
+      extra-substituters: [/srv/nix-mirror, "ssh-ng://nix-ssh@cache.example.org"]
+
 - name: Offline lab host - no substituters at all
   nixkit.nix.nix_conf:
     path: /etc/nix/nix.conf
@@ -182,10 +217,52 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+# The module, not its names: tests stand in for find_nix_tool as they do for the other modules.
+from ansible_collections.nixkit.nix.plugins.module_utils import _nix_cmd
 from ansible_collections.nixkit.nix.plugins.module_utils._files import apply_text, read_text
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_conf import (
-    NixConfError, apply, apply_includes, effective, parse, remove_unlisted, render,
+    NixConfError, apply, apply_includes, check_known_names, check_name, check_store_urls, effective,
+    known_settings, parse, remove_unlisted, render,
 )
+
+# Nix 2.20 and later; `show-config` is its older name (Debian's Nix 2.8 has only that).
+CONFIG_QUERIES = (['config', 'show', '--json'], ['show-config', '--json'])
+
+
+class _NixMissing(Exception):
+    pass
+
+
+class _Probe(object):
+    """Stands in for the module while looking for `nix`: find_nix_tool's failure becomes an exception."""
+
+    def fail_json(self, msg, **kwargs):
+        raise _NixMissing(msg)
+
+
+def nix_known_settings(module):
+    """(names, appendable) of the settings the host's Nix knows, or None after a warning when it
+    cannot tell (not installed yet, or no answer). Read-only, so it runs in check mode too."""
+    try:
+        _nix_cmd.find_nix_tool(_Probe(), 'nix')
+    except _NixMissing:
+        module.warn('setting names were not checked: Nix is not installed on this host (no nix in %s); '
+                    'they are checked once it is' % ', '.join(_nix_cmd.NIX_BIN_DIRS))
+        return None
+    answers = []
+    for args in CONFIG_QUERIES:
+        rc, out, err = _nix_cmd.run_nix(module, args, environ_update={'LC_ALL': 'C'})
+        if rc == 0:
+            try:
+                return known_settings(out)
+            except ValueError as exc:
+                answers.append('nix %s printed no settings JSON (%s)' % (' '.join(args), to_native(exc)))
+                continue
+        lines = [line for line in (err or '').splitlines() if line.strip()]
+        answers.append('nix %s: %s' % (' '.join(args), lines[-1].strip() if lines else 'exit code %d' % rc))
+    module.warn('setting names were not checked: the Nix on this host did not list its settings (%s)'
+                % '; '.join(answers))
+    return None
 
 
 def main():
@@ -194,6 +271,7 @@ def main():
             path=dict(type='path', default='/etc/nix/nix.conf'),
             settings=dict(type='dict', default={}),
             includes=dict(type='list', elements='path', default=[]),
+            allow_unknown_settings=dict(type='list', elements='str', default=[]),
             exclusive=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             list_mode=dict(type='str', choices=['replace', 'merge'], default='replace'),
@@ -211,6 +289,18 @@ def main():
         module.fail_json(msg='nothing to do: give settings (name: value) and/or includes (paths)')
     if module.params['exclusive'] and state != 'present':
         module.fail_json(msg='exclusive: only with state=present (it removes the settings not given)')
+
+    try:
+        for name in module.params['allow_unknown_settings']:
+            check_name(name)
+        if state == 'present':
+            # Values first: they need no Nix. Removing is never refused, so typos can be cleaned up.
+            check_store_urls(settings)
+            known = nix_known_settings(module) if settings else None
+            if known is not None:
+                check_known_names(settings, known[0], known[1], module.params['allow_unknown_settings'])
+    except NixConfError as exc:
+        module.fail_json(msg='%s: %s' % (path, to_native(exc)), path=path)
 
     before = read_text(module, path, module.params['create'])
     try:

@@ -70,6 +70,10 @@ options:
       systems:
         description:
           - Platforms the builder builds for, such as V(x86_64-linux) or V(aarch64-linux).
+          - Each must be a C(cpu-os) pair Nix knows - one of the doubles of nixpkgs' C(lib.systems.doubles), or
+            an x86-64 level such as V(x86_64-v3-linux) that Nix adds to C(extra-platforms) - unless
+            O(allow_custom_systems=true). An unknown one fails the task with the entry, the item and the
+            nearest known system (V(x86-linux) suggests V(x86_64-linux)).
         type: list
         elements: str
         required: true
@@ -108,6 +112,13 @@ options:
             exactly this key and root's C(known_hosts) is not needed for this builder.
           - Without it, root's C(known_hosts) must already know the builder.
         type: str
+  allow_custom_systems:
+    description:
+      - Accept systems in O(builders[].systems) that are not in the list of systems Nix knows, for
+        builders that build for a platform of your own. They must still look like C(cpu-os) (lowercase
+        words joined by C(-)).
+    type: bool
+    default: false
   state:
     description:
       - V(present) writes the file, V(absent) removes it.
@@ -151,6 +162,13 @@ EXAMPLES = r'''
         protocol: ssh
         systems: [aarch64-linux]
         mandatory_features: [benchmark]
+
+- name: A builder for a platform nixpkgs does not list
+  nixkit.nix.nix_machines:
+    allow_custom_systems: true
+    builders:
+      - host: builder3.example.org
+        systems: [x86_64-linux, riscv64-myboard]
 
 - name: Point Nix at the file
   nixkit.nix.nix_conf:
@@ -211,6 +229,7 @@ def main():
             path=dict(type='path', default='/etc/nix/machines'),
             # Builder entries are checked by _nix_machines, which names the entry in every error.
             builders=dict(type='list', elements='dict'),
+            allow_custom_systems=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             create=dict(type='bool', default=True),
             backup=dict(type='bool', default=False),
@@ -226,7 +245,7 @@ def main():
         module.exit_json(**result)
 
     try:
-        result['machines'] = machines(module.params['builders'])
+        result['machines'] = machines(module.params['builders'], module.params['allow_custom_systems'])
     except NixMachinesError as exc:
         module.fail_json(msg='%s: %s' % (path, to_native(exc)), path=path)
     before = read_text(module, path, module.params['create'])

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""estate: a role's typed variables and its view of the estate, computed on the controller.
+
+Documented in plugins/modules/estate.py; the model itself is plugin_utils/_estate.py and the
+typing of role variables plugin_utils/_role_args.py."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
+
+ARGUMENT_SPEC = dict(
+    role=dict(type='str', required=True, choices=list(role_args.ROLES)),
+    view=dict(type='str', default='main', choices=['main', 'netrc']),
+    fetched=dict(type='list', elements='raw', default=[]),
+)
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    # Works for hosts without Python or not reached yet: nothing runs on the host.
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        self._supports_check_mode = True
+        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        task_vars = task_vars or {}
+        role = params['role']
+        host = task_vars.get('inventory_hostname')
+
+        try:
+            values = {name: self._templar.template(task_vars[name])
+                      for name in role_args.option_names(role) if name in task_vars}
+            args = role_args.typed(role, values)
+        except role_args.RoleArgsError as exc:
+            return dict(failed=True, changed=False, msg=str(exc))
+
+        groups = task_vars.get('groups') or {}
+        try:
+            descriptors, unreachable = self._descriptors(task_vars, params['fetched'])
+            view = self._view(role, params['view'], host, groups, task_vars, descriptors, args, unreachable)
+        except estate.EstateError as exc:
+            return dict(failed=True, changed=False, msg=str(exc))
+        if params['view'] == 'netrc':
+            # Passwords: only for a task that hides its result (no_log), and never with the args.
+            return dict(changed=False, netrc=view)
+        return dict(view, changed=False, args=role_args.public(role, args))
+
+    def _descriptors(self, task_vars, fetched):
+        """Descriptors published in this run (facts) and those read from hosts (``fetched``)."""
+        hostvars = task_vars.get('hostvars') or {}
+        found, unreachable = {}, {}
+        for host in hostvars:
+            facts = self._templar.template(hostvars[host].get('ansible_facts') or {})
+            for kind in estate.DESCRIPTOR_KINDS:
+                value = facts.get('nixkit_' + kind) if isinstance(facts, dict) else None
+                if isinstance(value, dict) and value:
+                    found.setdefault(host, {})[kind] = value
+        for result in fetched or []:
+            if not isinstance(result, dict) or result.get('skipped') or not result.get('item'):
+                continue
+            # Items are host names (the kind is in the result), [host, kind] pairs or {host, kind}.
+            item = result['item']
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                item = {'host': item[0], 'kind': item[1]}
+            elif not isinstance(item, dict):
+                item = {'host': item, 'kind': result.get('kind')}
+            if result.get('unreachable') or result.get('failed'):
+                unreachable[item.get('host')] = (item.get('kind'), (result.get('msg') or 'unreachable').strip())
+            elif isinstance(result.get('descriptor'), dict) and result['descriptor']:
+                found.setdefault(item.get('host'), {})[item.get('kind')] = result['descriptor']
+        return found, unreachable
+
+    def _peer_vars(self, task_vars, hosts):
+        hostvars = task_vars.get('hostvars') or {}
+        out = {}
+        for host in hosts:
+            if host in hostvars:
+                hv = hostvars[host]
+                out[host] = {name: self._templar.template(hv.get(name)) for name in estate.PEER_VARIABLES if name in hv}
+        return out
+
+    def _view(self, role, view, host, groups, task_vars, descriptors, args, unreachable):
+        if role == 'nix_builder':
+            clients_group = args['nix_builder_clients_group']
+            result = estate.builder_view(
+                host, groups, descriptors, clients_group,
+                extra_ssh_keys=estate.check_keys(args['nix_builder_authorized_keys'], 'nix_builder_authorized_keys',
+                                                 estate.SSH_PUBLIC_KEY_RE, 'SSH public keys ("ssh-ed25519 AAAA... comment")'),
+                extra_signing_keys=estate.check_keys(args['nix_builder_trusted_public_keys'], 'nix_builder_trusted_public_keys',
+                                                     estate.NIX_PUBLIC_KEY_RE, 'Nix signing keys ("name-1:base64")'))
+            result['unreachable_clients'] = sorted(h for h in unreachable if h in result['keyless_clients'])
+            return result
+        if role == 'nix_cache_server':
+            result = estate.cache_view(
+                host, groups, descriptors, args['nix_cache_server_clients_group'], args['nix_cache_server_ssh_writers'],
+                extra_ssh_keys=estate.check_keys(args['nix_cache_server_authorized_keys'], 'nix_cache_server_authorized_keys',
+                                                 estate.SSH_PUBLIC_KEY_RE, 'SSH public keys ("ssh-ed25519 AAAA... comment")'))
+            result['unreachable_clients'] = sorted(h for h in unreachable if h in result['keyless_clients'])
+            return result
+        if role == 'nix_client':
+            groups_of = {'builder': args['nix_client_builders_group'], 'cache': args['nix_client_caches_group']}
+            peers = estate.members(groups, groups_of['builder']) + estate.members(groups, groups_of['cache'])
+            down = [h for h in peers if h in unreachable and h != host]
+            if down:
+                raise estate.EstateError(' '.join(
+                    '%s %s could not be reached (%s). Bring it back or take it out of the %s group.'
+                    % ((unreachable[h][0] or 'host').capitalize(), h, unreachable[h][1], groups_of.get(unreachable[h][0], 'its'))
+                    for h in down) + ' Nothing was changed on this client.')
+            hostvars = self._peer_vars(task_vars, peers)
+            if view == 'netrc':
+                return estate.client_netrc(host, groups, hostvars, descriptors, args['nix_client_caches_group'],
+                                           args['nix_client_cache_http_login'])
+            return estate.client_view(
+                host, groups, hostvars, descriptors, args['nix_client_builders_group'], args['nix_client_caches_group'],
+                args['nix_client_ssh_key'], transports=args['nix_client_cache_transports'],
+                http_login=args['nix_client_cache_http_login'], custom_builders=args['nix_client_builders'])
+        return {}

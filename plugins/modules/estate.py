@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This file only documents the action plugin plugins/action/estate.py, which runs on the controller.
+
+DOCUMENTATION = r'''
+---
+module: estate
+short_description: A role's typed variables and its view of the Nix estate, from the inventory
+version_added: 0.2.0
+description:
+  - The one place where the wiring between hosts is derived from the inventory, on the controller, in Python
+    (C(plugins/plugin_utils/_estate.py)). The roles of this collection call it first and use nothing else of
+    other hosts or other roles.
+  - "Groups: C(nixkit_builders_group) (default C(nix_builders)), C(nixkit_caches_group) (C(nix_caches)),
+    C(nixkit_clients_group) (C(nix_clients)), C(nixkit_nixos_targets_group) (C(nixos_targets)). A host may be in
+    several; a group may be empty or missing."
+  - "How other Nix hosts reach a host over SSH: C(nixkit_address), else C(ansible_host), else its inventory name;
+    port C(nixkit_ssh_port), else C(ansible_port), else 22; C(nixkit_ssh_options), a mapping of more
+    C(ssh_config) options (C(ProxyJump), ...). Nix ignores ports in store URLs: ports and options reach root's
+    SSH through an C(ssh_config) drop-in the client role writes (RV(ssh_config))."
+  - "What hosts publish about themselves: descriptors written with M(nixkit.nix.descriptor). Those published in
+    this run are facts (C(nixkit_client), C(nixkit_builder), C(nixkit_cache)); the others are read from the hosts
+    by the calling role and passed in O(fetched)."
+  - "Membership is exclusive: a builder's view holds exactly the current clients' keys, a client's exactly the
+    current builders and caches; what leaves the inventory loses its access on the next run."
+  - "The role's own variables are validated against its C(meta/argument_specs.yml) and returned as the declared
+    types in RV(args): C(true) from an INI inventory, C(-e key=value) or an AWX survey becomes a boolean, C(\"1\")
+    a number, C(\"a,b\") a list. A value that cannot be converted fails the task naming the variable, before any
+    change."
+  - Runs on the controller only; the host needs no Python and is not contacted.
+author:
+  - nixkit maintainers (@nixkit)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  action:
+    description: Runs on the controller as an action plugin.
+    support: full
+extends_documentation_fragment:
+  - nixkit.nix.attributes
+options:
+  role:
+    description: Whose variables and view.
+    type: str
+    required: true
+    choices: [nix_builder, nix_cache_server, nix_client, nix_install, nixos_deploy]
+  view:
+    description:
+      - V(main) returns the typed variables and the view. V(netrc) (role V(nix_client) only) returns the HTTP caches'
+        accounts of this client, passwords included, in RV(netrc); hide that task's result with C(no_log).
+    type: str
+    choices: [main, netrc]
+    default: main
+  fetched:
+    description:
+      - Results of M(nixkit.nix.descriptor) with O(nixkit.nix.descriptor#module:state=read), delegated to the hosts
+        whose descriptors are not facts of this run, each with C(item) set to C({host, kind}). Hosts that could not
+        be reached are reported (a client's builder or cache that is down fails the task; a builder's client that is
+        down is listed in RV(unreachable_clients) and not authorized).
+    type: list
+    elements: raw
+    default: []
+seealso:
+  - module: nixkit.nix.descriptor
+'''
+
+EXAMPLES = r'''
+- name: Type this role's variables and learn which clients to authorize
+  nixkit.nix.estate:
+    role: nix_builder
+  register: builder
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ builder.clients }} may build here; trusted: {{ builder.args.trusted }}"
+'''
+
+RETURN = r'''
+args:
+  description: The role's variables as their declared types, by name without the role prefix; secrets (C(no_log)) left out.
+  returned: with O(view=main)
+  type: dict
+  sample: {"trusted": false, "max_jobs": "auto", "speed_factor": 2}
+clients:
+  description: Builder and cache views - the clients whose keys are authorized.
+  returned: role nix_builder or nix_cache_server
+  type: list
+  elements: str
+keyless_clients:
+  description: Clients of the group without published keys yet (not authorized).
+  returned: role nix_builder or nix_cache_server
+  type: list
+  elements: str
+unreachable_clients:
+  description: Clients whose descriptors could not be read because the host was down.
+  returned: role nix_builder or nix_cache_server
+  type: list
+  elements: str
+ssh_keys:
+  description: Builder view - the SSH public keys its build user authorizes.
+  returned: role nix_builder
+  type: list
+  elements: str
+signing_keys:
+  description: Builder view - the signing keys whose inputs it accepts.
+  returned: role nix_builder
+  type: list
+  elements: str
+reader_keys:
+  description: Cache view - SSH keys that may read the store.
+  returned: role nix_cache_server
+  type: list
+  elements: str
+writer_keys:
+  description: Cache view - SSH keys that may also upload.
+  returned: role nix_cache_server
+  type: list
+  elements: str
+upload_keys:
+  description: Cache view - the writers' signing keys uploads must carry.
+  returned: role nix_cache_server
+  type: list
+  elements: str
+builders:
+  description: Client view - machines-file entries (M(nixkit.nix.nix_machines)), one per builder, in inventory order.
+  returned: role nix_client
+  type: list
+  elements: dict
+builders_missing:
+  description: Client view - builders that have not published a descriptor (not set up yet).
+  returned: role nix_client
+  type: list
+  elements: str
+caches:
+  description: Client view - the caches, one entry per transport (C(host), C(transport), C(url), C(public_keys), ...).
+  returned: role nix_client
+  type: list
+  elements: dict
+caches_missing:
+  description: Client view - caches that have not published a descriptor.
+  returned: role nix_client
+  type: list
+  elements: str
+substituters:
+  description: Client view - the substituter URLs of the caches.
+  returned: role nix_client
+  type: list
+  elements: str
+cache_keys:
+  description: Client view - the caches' public keys.
+  returned: role nix_client
+  type: list
+  elements: str
+pins:
+  description: Client view - C({name, key}) host keys to pin in root's known_hosts.
+  returned: role nix_client
+  type: list
+  elements: dict
+ssh_config:
+  description: Client view - C(ssh_config) blocks for builders and caches on other ports or with options.
+  returned: role nix_client
+  type: str
+netrc:
+  description: The client's HTTP cache accounts (C(machine), C(login), C(password)).
+  returned: with O(view=netrc)
+  type: list
+  elements: dict
+'''
