@@ -18,6 +18,7 @@ ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
     view=dict(type='str', default='main', choices=['main', 'netrc']),
     fetched=dict(type='list', elements='raw', default=[]),
+    probes=dict(type='list', elements='raw', default=[]),
 )
 
 
@@ -45,6 +46,7 @@ class ActionModule(ActionBase):
         groups = task_vars.get('groups') or {}
         try:
             descriptors, unreachable = self._descriptors(task_vars, params['fetched'])
+            unreachable.update(self._down(params['probes']))
             view = self._view(role, params['view'], host, groups, task_vars, descriptors, args, unreachable)
         except estate.EstateError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
@@ -77,6 +79,18 @@ class ActionModule(ActionBase):
             elif isinstance(result.get('descriptor'), dict) and result['descriptor']:
                 found.setdefault(item.get('host'), {})[item.get('kind')] = result['descriptor']
         return found, unreachable
+
+    @staticmethod
+    def _down(probes):
+        """Hosts whose SSH port did not answer (ansible.builtin.wait_for results; `state` means it did)."""
+        down = {}
+        for result in probes or []:
+            if not isinstance(result, dict) or result.get('skipped') or 'state' in result or not result.get('item'):
+                continue
+            item = result['item']
+            host, kind = (item[0], item[1]) if isinstance(item, (list, tuple)) else (item, None)
+            down[host] = (kind, (result.get('msg') or 'its SSH port did not answer').strip())
+        return down
 
     def _peer_vars(self, task_vars, hosts):
         hostvars = task_vars.get('hostvars') or {}
@@ -114,6 +128,8 @@ class ActionModule(ActionBase):
                     '%s %s could not be reached (%s). Bring it back or take it out of the %s group.'
                     % ((unreachable[h][0] or 'host').capitalize(), h, unreachable[h][1], groups_of.get(unreachable[h][0], 'its'))
                     for h in down) + ' Nothing was changed on this client.')
+            estate.check_store_urls(args['nix_client_substituters'], 'nix_client_substituters')
+            estate.check_machines(args['nix_client_builders'], 'nix_client_builders')
             hostvars = self._peer_vars(task_vars, peers)
             if view == 'netrc':
                 return estate.client_netrc(host, groups, hostvars, descriptors, args['nix_client_caches_group'],

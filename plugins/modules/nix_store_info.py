@@ -57,6 +57,8 @@ options:
     type: bool
     default: false
 notes:
+  - Over SSH, C(NIX_SSHOPTS) from the task's C(environment) is passed on (for example C(-p 2222 -o HostKeyAlias=HOST):
+    Nix ignores ports in store URLs), before the module's own time-out and batch-mode options.
   - C(ssh://) stores speak the older C(nix-store --serve) protocol, which reports neither a version
     nor trust, so RV(version) and RV(trusted) are null there; and as it opens the remote store only
     when first used, a remote user the daemon's C(allowed-users) refuses may still look reachable.
@@ -193,7 +195,9 @@ def parse_info(stdout):
 
 def probe(module, store, scheme, user, timeout):
     """Run the probe; returns (rc, stdout, stderr)."""
-    env = {'NIX_SSHOPTS': '-o ConnectTimeout=%d -o BatchMode=yes -o UpdateHostKeys=no' % timeout}
+    # NIX_SSHOPTS of the task's environment (a port, HostKeyAlias) comes first: ssh takes the first value.
+    env = {'NIX_SSHOPTS': ' '.join(filter(None, [os.environ.get('NIX_SSHOPTS', '').strip(),
+                                                 '-o ConnectTimeout=%d -o BatchMode=yes -o UpdateHostKeys=no' % timeout]))}
     args = ['--store', store]
     cache_dir = None
     if scheme in ('http', 'https'):

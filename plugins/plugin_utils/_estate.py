@@ -19,6 +19,9 @@ import base64
 import re
 from urllib.parse import quote
 
+from ansible_collections.nixkit.nix.plugins.module_utils import _nix_conf as nix_conf
+from ansible_collections.nixkit.nix.plugins.module_utils import _nix_machines as nix_machines
+
 # The collection-wide group variables and their defaults: the only place they are defined.
 GROUP_VARIABLES = {
     'builders': ('nixkit_builders_group', 'nix_builders'),
@@ -143,6 +146,26 @@ def check_keys(values, var, pattern, what):
     if bad:
         raise EstateError('%s takes %s; these are not: %s' % (var, what, ', '.join(repr(b) for b in bad)))
     return [v.strip() for v in values]
+
+
+def check_store_urls(values, var):
+    """Refuse substituter URLs Nix cannot open, naming the variable the user set."""
+    for value in values:
+        problem = nix_conf.store_url_problem(str(value))
+        if problem:
+            suggestion = nix_conf.suggest_store_url(str(value))
+            raise EstateError('%s: %s%s. Give store URLs with a scheme (https://, ssh-ng://, s3://, file:///...).'
+                              % (var, problem, '; did you mean %r?' % suggestion if suggestion else ''))
+    return list(values)
+
+
+def check_machines(entries, var):
+    """Refuse machines-file entries the user gave that nix_machines would refuse, naming the variable."""
+    try:
+        nix_machines.machines(entries)
+    except (nix_machines.NixMachinesError, TypeError, ValueError) as exc:
+        raise EstateError('%s: %s' % (var, exc)) from None
+    return entries
 
 
 def builder_view(host, groups, descriptors, clients_group, extra_ssh_keys=(), extra_signing_keys=()):

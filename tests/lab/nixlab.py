@@ -2,10 +2,12 @@
 
 Each host runs systemd as PID 1, sshd and python3 (Debian trixie); variant ``nix`` adds
 multi-user Nix 2.26 from Debian's ``nix-bin`` + ``nix-setup-systemd``, variant ``bare`` has no Nix.
+Variant ``nix28`` is a Debian bookworm host with bookworm's multi-user Nix 2.8.0 (``sandbox = false``:
+2.8's sandbox cannot start in a default lab container), for testing against the oldest Nix we meet.
 Run as root (rootful podman: the controller reaches hosts on their bridge addresses).
 
 Usage:
-  nixlab.py image [--variant nix|bare|all] [--rebuild] [--mirror URL]
+  nixlab.py image [--variant nix|bare|nix28|all] [--rebuild] [--mirror URL]   (all: nix, bare)
   nixlab.py up --run RUN --host NAME[:VARIANT][=GROUP,...] [--host ...] --state-dir DIR
                [--inventory PATH] [--json] [--nix-sandbox]
   nixlab.py down --run RUN [--state-dir DIR]
@@ -15,7 +17,7 @@ Usage:
 
 Example:
   nixlab.py up --run t1 --state-dir /tmp/t1 --host h1=nix_builders --host h2:nix=nix_clients \\
-      --host h3:bare
+      --host h3:bare --host h4:nix28=nix_clients
   ansible -i /tmp/t1/inventory.yml all -m ping
   nixlab.py down --run t1 --state-dir /tmp/t1
 
@@ -46,7 +48,7 @@ PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(HERE / "containers.conf")}
 LABEL = "io.nixkit.lab.run"
 IMAGE_REPO = "localhost/nixkit-lab"
 RUN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
-SPEC_RE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]{0,30})(?::(?P<variant>nix|bare))?"
+SPEC_RE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]{0,30})(?::(?P<variant>nix28|nix|bare))?"
                      r"(?:=(?P<groups>[A-Za-z_][A-Za-z0-9_]*(?:,[A-Za-z_][A-Za-z0-9_]*)*))?$")
 STATE_MARKER = ".nixkit-lab"  # `down --state-dir` only deletes directories that `up` made
 T0 = time.monotonic()
@@ -75,6 +77,32 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends nix-bin nix-setup-systemd
 """
+# Debian 12's Nix 2.8.0. nix-bin cannot go into debootstrap's --include (its dependency
+# resolution fails on perl-dbdabi-94), so apt installs it in the chroot. 2.8's build sandbox fails
+# in a default lab container ("cannot set host name: Operation not permitted", and 2.8 does not fall
+# back), so the sandbox stays off as bookworm ships it: builds run unsandboxed, as the trixie
+# variant's do without --nix-sandbox. (With --nix-sandbox 2.8's sandbox starts, but its
+# sandbox-paths is empty: a builder = "/bin/sh" derivation finds no /bin/sh there.)
+SUITE_NIX28 = "bookworm"
+NIX28_SH = r"""set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends nix-bin nix-setup-systemd
+test -f /etc/nix/nix.conf
+if grep -q '^ *sandbox *=' /etc/nix/nix.conf; then
+  sed -i 's/^ *sandbox *=.*/sandbox = false/' /etc/nix/nix.conf
+else
+  echo 'sandbox = false' >> /etc/nix/nix.conf
+fi
+"""
+# variant -> (Debian suite, scripts run in the chroot after the base). The hash of a variant's
+# image covers its suite, the base recipe and its scripts.
+VARIANTS = {
+    "bare": (SUITE, []),
+    "nix": (SUITE, [NIX_SH]),
+    "nix28": (SUITE_NIX28, [NIX28_SH]),
+}
+DEFAULT_VARIANTS = ["bare", "nix"]  # what `image` builds by default (`--variant all`)
 # Last step before every import: nothing host- or build-specific stays in the image
 # (podman bind-mounts its own resolv.conf, hostname and hosts).
 FINALIZE_SH = r"""set -e
@@ -120,7 +148,9 @@ def podman(*args, **kw) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------------------------ images
 def image_name(variant: str) -> str:
-    parts = [SUITE, INCLUDE, BASE_SH, FINALIZE_SH] + ([NIX_SH] if variant == "nix" else [])
+    suite, steps = VARIANTS[variant]
+    # Same list as before variants had their own suites, so the trixie images keep their names.
+    parts = [suite, INCLUDE, BASE_SH, FINALIZE_SH] + steps
     digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
     return f"{IMAGE_REPO}:{variant}-{digest}"
 
@@ -235,27 +265,41 @@ def build(variants: list[str], mirror: str) -> None:
     if not shutil.which("debootstrap"):
         raise LabError("debootstrap is not installed (apt-get install debootstrap)")
     t0 = time.monotonic()
+    for suite in sorted({VARIANTS[v][0] for v in variants}):
+        build_suite(suite, [v for v in variants if VARIANTS[v][0] == suite], mirror)
+    for v in variants:
+        prune_old_images(v, image_name(v))
+    log(f"built {', '.join(variants)} in {time.monotonic() - t0:.1f}s")
+
+
+def build_suite(suite: str, variants: list[str], mirror: str) -> None:
+    """One debootstrap of `suite`; variants without scripts are imported as they are, the others
+    get their scripts on the base (on a copy when another variant still needs the base)."""
     tmp = Path(tempfile.mkdtemp(prefix="nixkit-lab-build-", dir="/var/tmp"))
     rootfs = tmp / "rootfs"
     try:
-        log(f"debootstrap {SUITE} into {rootfs}")
+        log(f"debootstrap {suite} into {rootfs}")
         t = time.monotonic()
-        run(["debootstrap", "--variant=minbase", f"--include={INCLUDE}", SUITE, str(rootfs), mirror],
+        run(["debootstrap", "--variant=minbase", f"--include={INCLUDE}", suite, str(rootfs), mirror],
             capture=False)
         chroot_sh(rootfs, BASE_SH + FINALIZE_SH)
-        log(f"base rootfs ready in {time.monotonic() - t:.1f}s")
-        if "bare" in variants:
-            import_rootfs(rootfs, image_name("bare"))
-        if "nix" in variants:
+        log(f"base {suite} rootfs ready in {time.monotonic() - t:.1f}s")
+        plain = [v for v in variants if not VARIANTS[v][1]]
+        scripted = [v for v in variants if VARIANTS[v][1]]
+        for v in plain:
+            import_rootfs(rootfs, image_name(v))
+        for i, v in enumerate(scripted):
             t = time.monotonic()
-            with chroot_mounts(rootfs):
-                chroot_sh(rootfs, NIX_SH)
-            chroot_sh(rootfs, FINALIZE_SH)
-            log(f"nix installed in {time.monotonic() - t:.1f}s")
-            import_rootfs(rootfs, image_name("nix"))
-        for v in variants:
-            prune_old_images(v, image_name(v))
-        log(f"built {', '.join(variants)} in {time.monotonic() - t0:.1f}s")
+            target = rootfs
+            if i < len(scripted) - 1:  # the base is still needed afterwards
+                target = tmp / f"rootfs-{v}"
+                run(["cp", "-a", str(rootfs), str(target)])
+            with chroot_mounts(target):
+                for script in VARIANTS[v][1]:
+                    chroot_sh(target, script)
+            chroot_sh(target, FINALIZE_SH)
+            log(f"{v} scripts ran in {time.monotonic() - t:.1f}s")
+            import_rootfs(target, image_name(v))
     finally:
         remove_build_dir(tmp)
 
@@ -291,7 +335,7 @@ def teardown(match) -> None:
 def parse_spec(spec: str) -> dict:
     m = SPEC_RE.match(spec)
     if not m:
-        raise LabError(f"bad --host {spec!r}: expected NAME[:nix|bare][=GROUP1,GROUP2]")
+        raise LabError(f"bad --host {spec!r}: expected NAME[:nix|bare|nix28][=GROUP1,GROUP2]")
     groups = m["groups"].split(",") if m["groups"] else []
     return {"name": m["name"], "variant": m["variant"] or "nix", "groups": groups}
 
@@ -482,7 +526,7 @@ def cmd_exec(a) -> int:
 
 
 def cmd_image(a) -> int:
-    ensure_images(["bare", "nix"] if a.variant == "all" else [a.variant], a.mirror, a.rebuild)
+    ensure_images(DEFAULT_VARIANTS if a.variant == "all" else [a.variant], a.mirror, a.rebuild)
     return 0
 
 
@@ -495,7 +539,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("image", help="build (or reuse) the lab images")
-    s.add_argument("--variant", choices=["nix", "bare", "all"], default="all")
+    s.add_argument("--variant", choices=[*VARIANTS, "all"], default="all",
+                   help="all: %s (nix28 is built when first used or asked for)" % ", ".join(DEFAULT_VARIANTS))
     s.add_argument("--rebuild", action="store_true")
     s.add_argument("--mirror", help="Debian mirror URL (default: $NIXKIT_LAB_MIRROR or apt config)")
     s.set_defaults(func=cmd_image)

@@ -18,12 +18,15 @@ _SPEC.loader.exec_module(nixlab)
     ('h1', {'name': 'h1', 'variant': 'nix', 'groups': []}),
     ('h2:bare', {'name': 'h2', 'variant': 'bare', 'groups': []}),
     ('b1:nix=nix_builders,nix_caches', {'name': 'b1', 'variant': 'nix', 'groups': ['nix_builders', 'nix_caches']}),
+    ('b1:nix28=nix_builders', {'name': 'b1', 'variant': 'nix28', 'groups': ['nix_builders']}),
+    ('nix28:nix28', {'name': 'nix28', 'variant': 'nix28', 'groups': []}),
 ])
 def test_host_specs(spec, expected):
     assert nixlab.parse_spec(spec) == expected
 
 
-@pytest.mark.parametrize('spec', ['', 'H1', 'h1:alpine', 'h1=', 'h1=bad group', 'x' * 40])
+@pytest.mark.parametrize('spec', ['', 'H1', 'h1:alpine', 'h1=', 'h1=bad group', 'x' * 40,
+                                  'h1:nix2', 'h1:nix286', 'h1:NIX28'])
 def test_bad_host_specs_are_refused(spec):
     with pytest.raises(nixlab.LabError):
         nixlab.parse_spec(spec)
@@ -40,6 +43,29 @@ def test_image_names_follow_the_recipe():
     assert nixlab.image_name('nix') == nixlab.image_name('nix')
     assert nixlab.image_name('nix') != nixlab.image_name('bare')
     assert nixlab.image_name('bare').startswith(nixlab.IMAGE_REPO + ':bare-')
+
+
+def test_nix28_variant_is_bookworm_with_the_sandbox_off():
+    suite, steps = nixlab.VARIANTS['nix28']
+    assert suite == 'bookworm'
+    script = '\n'.join(steps)
+    # nix-bin goes in with apt inside the chroot (debootstrap --include fails on perl-dbdabi-94).
+    assert 'apt-get install' in script and 'nix-bin nix-setup-systemd' in script
+    assert 'nix-bin' not in nixlab.INCLUDE
+    assert 'sandbox = false' in script
+    assert nixlab.image_name('nix28').startswith(nixlab.IMAGE_REPO + ':nix28-')
+    assert nixlab.image_name('nix28') not in (nixlab.image_name('nix'), nixlab.image_name('bare'))
+    # `image` (all) builds only the trixie images; nix28 is built when a run asks for it.
+    assert 'nix28' not in nixlab.DEFAULT_VARIANTS
+
+
+def test_trixie_recipes_are_unchanged_by_the_variant_table():
+    # Same hash input as before variants had suites of their own: no rebuild for anyone.
+    def digest(parts):
+        return nixlab.hashlib.sha256(nixlab.json.dumps(parts).encode()).hexdigest()[:12]
+    base = [nixlab.SUITE, nixlab.INCLUDE, nixlab.BASE_SH, nixlab.FINALIZE_SH]
+    assert nixlab.image_name('bare') == '%s:bare-%s' % (nixlab.IMAGE_REPO, digest(base))
+    assert nixlab.image_name('nix') == '%s:nix-%s' % (nixlab.IMAGE_REPO, digest(base + [nixlab.NIX_SH]))
 
 
 def test_mirror_comes_from_apt_sources_not_security(tmp_path, monkeypatch):

@@ -50,6 +50,14 @@ def test_ssh_ng_reachable(capsys, nix, check_mode):
     assert call['env']['NIX_SSHOPTS'] == '-o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
 
 
+def test_task_environment_ssh_options_come_first(capsys, nix, monkeypatch):
+    # A builder on another port: Nix ignores ports in store URLs, the role passes them here.
+    monkeypatch.setenv('NIX_SSHOPTS', '-p 2222 -o HostKeyAlias=b')
+    nix.answers = [(0, '{"trusted":0,"url":"ssh-ng://","version":"2.26.3"}\n', '')]
+    run(capsys, store='ssh-ng://b', timeout=7)
+    assert nix.calls[-1]['env']['NIX_SSHOPTS'] == '-p 2222 -o HostKeyAlias=b -o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
+
+
 def test_legacy_ssh_reports_no_version_or_trust(capsys, nix):
     nix.answers = [(0, '{"url":"ssh://b"}\n', '')]
     result = run(capsys, store='ssh://b')

@@ -189,3 +189,11 @@ def test_ini_inventory_every_value_a_string():
     v = view('c1', groups, d, hostvars)
     assert v['builders'][0]['max_jobs'] == 4 and v['builders'][0]['speed_factor'] == 2
     assert v['ssh_config'].count('Port') == 0  # 22 is the default: no Port line
+
+
+def test_user_given_values_are_refused_naming_the_variable():
+    with pytest.raises(estate.EstateError, match="nix_client_substituters: 'cache.example.org' is not a store URL.*https://cache.example.org"):
+        estate.check_store_urls(['https://ok.example.org', 'cache.example.org'], 'nix_client_substituters')
+    with pytest.raises(estate.EstateError, match="nix_client_builders: .*x86-linux.*x86_64-linux"):
+        estate.check_machines([{'host': 'b', 'systems': ['x86-linux']}], 'nix_client_builders')
+    assert estate.check_machines([], 'nix_client_builders') == []
