@@ -14,6 +14,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
 
+# Roles that need a recent enough Nix on the host before they change anything.
+NIX_CHECKED_ROLES = ('nix_builder', 'nix_client', 'nix_cache_server')
+
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
     view=dict(type='str', default='main', choices=['main', 'netrc']),
@@ -25,8 +28,8 @@ ARGUMENT_SPEC = dict(
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    # Works for hosts without Python or not reached yet: nothing runs on the host.
-    _requires_connection = False
+    # Only `nix --version` runs on the host (a shell command: no Python needed there).
+    _requires_connection = True
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
@@ -43,6 +46,11 @@ class ActionModule(ActionBase):
         except role_args.RoleArgsError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
 
+        if role in NIX_CHECKED_ROLES:
+            problem = estate.nix_version_problem(self._nix_version(), role, host)
+            if problem:
+                return dict(failed=True, changed=False, msg=problem)
+
         groups = task_vars.get('groups') or {}
         try:
             descriptors, unreachable = self._descriptors(task_vars, params['fetched'])
@@ -54,6 +62,13 @@ class ActionModule(ActionBase):
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
         return dict(view, changed=False, args=role_args.public(role, args))
+
+    def _nix_version(self):
+        """The host's Nix as (major, minor, patch), or None when it has none (yet)."""
+        result = self._low_level_execute_command(
+            'PATH=/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/bin:/usr/bin:/bin:"$PATH" '
+            'LC_ALL=C nix --version 2>/dev/null || true')
+        return estate.parse_nix_version(result.get('stdout', ''))
 
     def _descriptors(self, task_vars, fetched):
         """Descriptors published in this run (facts) and those read from hosts (``fetched``)."""

@@ -210,7 +210,11 @@ def probe(module, store, scheme, user, timeout):
     try:
         rc, out, err = run_nix(module, ['store', 'info', '--json'] + args, user=user, environ_update=env)
         if rc != 0 and "'info' is not a recognised command" in err:  # Nix before 2.19
+            rc, out, err = run_nix(module, ['store', 'ping', '--json'] + args, user=user, environ_update=env)
+        if rc != 0 and "unrecognised flag '--json'" in err:  # Nix before 2.14
             rc, out, err = run_nix(module, ['store', 'ping'] + args, user=user, environ_update=env)
+            if rc == 0:
+                out += err  # its "Version: ..." lines go to stderr
     finally:
         if cache_dir:
             shutil.rmtree(cache_dir, ignore_errors=True)

@@ -50,6 +50,14 @@ SSH_OPTION_RE = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
 RESERVED_SSH_OPTIONS = {'hostname', 'port', 'hostkeyalias', 'userknownhostsfile', 'stricthostkeychecking'}
 
 
+# The oldest Nix the builder, client and cache roles work with. 2.16 is the first whose client builds
+# over ssh-ng as an untrusted user (it copies the derivation when the builder says it does not trust
+# the user, which daemons report since 2.15); older clients send builds only a trusted user may run
+# ("you are not privileged to build input-addressed derivations"). Tried on Debian 12's Nix 2.8.
+NIX_MINIMUM = (2, 16)
+NIX_VERSION_RE = re.compile(r'(\d+)\.(\d+)(?:\.(\d+))?')
+
+
 class EstateError(ValueError):
     """A value of the inventory the model cannot use; the message names the variable and the fix."""
 
@@ -399,3 +407,22 @@ def unread(groups, descriptors, wanted):
                 seen.add((host, kind))
                 out.append({'host': host, 'kind': kind})
     return out
+
+
+def parse_nix_version(text):
+    """(major, minor, patch) from `nix --version` ("nix (Nix) 2.26.3", "nix (Lix, like Nix) 2.93.0"), or None."""
+    words = (text or '').strip().splitlines()
+    match = NIX_VERSION_RE.search(words[0].split()[-1]) if words and words[0].split() else None
+    return tuple(int(part or 0) for part in match.groups()) if match else None
+
+
+def nix_version_problem(version, role, host):
+    """None when ``version`` is new enough for ``role``; else what to do. None also when Nix is missing
+    (the role's own preflight says so)."""
+    if version is None or version[:2] >= NIX_MINIMUM:
+        return None
+    return ('%s needs Nix %d.%d or newer on %s, which has %s: older clients cannot build on a builder that does not '
+            'trust them ("you are not privileged to build input-addressed derivations"). Install a newer Nix, e.g. with '
+            'nixkit.nix.nix_install and nix_install_method=installer (nix_install_installer_url and '
+            'nix_install_installer_checksum, or nix_install_installer_file), then run again. Nothing was changed.'
+            % (role, NIX_MINIMUM[0], NIX_MINIMUM[1], host, '.'.join(str(p) for p in version)))

@@ -58,6 +58,23 @@ def test_task_environment_ssh_options_come_first(capsys, nix, monkeypatch):
     assert nix.calls[-1]['env']['NIX_SSHOPTS'] == '-p 2222 -o HostKeyAlias=b -o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
 
 
+def test_nix_before_2_19_answers_through_store_ping(capsys, nix):
+    nix.answers = [(1, '', "error: 'info' is not a recognised command\n"),
+                   (0, '{"trusted":0,"url":"ssh-ng://b","version":"2.16.2"}\n', '')]
+    result = run(capsys, store='ssh-ng://b')
+    assert (result['version'], result['trusted']) == ('2.16.2', False)
+    assert nix.calls[-1]['argv'][-5:] == ['store', 'ping', '--json', '--store', 'ssh-ng://b']
+
+
+def test_nix_before_2_14_prints_store_ping_on_stderr(capsys, nix):
+    nix.answers = [(1, '', "error: 'info' is not a recognised command\n"),
+                   (1, '', "error: unrecognised flag '--json'\n"),
+                   (0, '', 'Store URL: ssh-ng://b\nVersion: 2.8.0\n')]
+    result = run(capsys, store='ssh-ng://b')
+    assert result['reachable'] and result['version'] == '2.8.0' and result['trusted'] is None
+    assert nix.calls[-1]['argv'][-4:] == ['store', 'ping', '--store', 'ssh-ng://b']
+
+
 def test_legacy_ssh_reports_no_version_or_trust(capsys, nix):
     nix.answers = [(0, '{"url":"ssh://b"}\n', '')]
     result = run(capsys, store='ssh://b')
@@ -88,14 +105,6 @@ def test_fail_on_unreachable_passes_when_reachable(capsys, nix):
     nix.answers = [(0, '{"trusted":0,"url":"daemon","version":"2.26.3"}', '')]
     result = run(capsys, store='daemon', fail_on_unreachable=True)
     assert result['reachable'] and result['trusted'] is False and not result.get('failed')
-
-
-def test_old_nix_falls_back_to_store_ping(capsys, nix):
-    nix.answers = [(1, '', "error: 'info' is not a recognised command\nTry 'nix --help' for more information.\n"),
-                   (0, 'Store URL: daemon\nVersion: 2.8.0\n', '')]
-    result = run(capsys, store='daemon')
-    assert result['reachable'] and result['version'] == '2.8.0' and result['trusted'] is None
-    assert nix.calls[-1]['argv'][-4:] == ['store', 'ping', '--store', 'daemon']
 
 
 def test_http_asks_the_server_once_with_a_private_cache(capsys, nix):

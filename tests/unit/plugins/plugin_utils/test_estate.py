@@ -197,3 +197,23 @@ def test_user_given_values_are_refused_naming_the_variable():
     with pytest.raises(estate.EstateError, match="nix_client_builders: .*x86-linux.*x86_64-linux"):
         estate.check_machines([{'host': 'b', 'systems': ['x86-linux']}], 'nix_client_builders')
     assert estate.check_machines([], 'nix_client_builders') == []
+
+
+@pytest.mark.parametrize('text, version', [
+    ('nix (Nix) 2.26.3\n', (2, 26, 3)),
+    ('nix (Nix) 2.8.0', (2, 8, 0)),
+    ('nix (Lix, like Nix) 2.93.0\nSystem type: x86_64-linux', (2, 93, 0)),
+    ('nix (Nix) 2.34pre20260101_abcdef', (2, 34, 0)),
+    ('', None),
+    ('sh: nix: not found', None),
+])
+def test_nix_versions_are_read(text, version):
+    assert estate.parse_nix_version(text) == version
+
+
+def test_old_nix_is_refused_before_anything_changes():
+    problem = estate.nix_version_problem((2, 8, 0), 'nix_client', 'c1')
+    assert 'nix_client needs Nix 2.16 or newer on c1, which has 2.8.0' in problem
+    assert 'nix_install_method=installer' in problem and 'Nothing was changed' in problem
+    assert estate.nix_version_problem((2, 16, 0), 'nix_client', 'c1') is None
+    assert estate.nix_version_problem(None, 'nix_client', 'c1') is None  # no Nix: the role says so itself
