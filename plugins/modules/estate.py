@@ -68,8 +68,8 @@ options:
     default: []
   probes:
     description:
-      - Results of M(ansible.builtin.wait_for) (with C(failed_when=false)) for the same hosts, checked before the reads:
-        a host whose SSH port did not answer is reported as in O(fetched).
+      - Results of M(ansible.builtin.wait_for) (with C(failed_when=false)) for the same hosts, checked before the
+        reads. A host whose SSH port did not answer is reported as in O(fetched).
     type: list
     elements: raw
     default: []

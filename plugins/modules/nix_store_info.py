@@ -57,8 +57,8 @@ options:
     type: bool
     default: false
 notes:
-  - Over SSH, C(NIX_SSHOPTS) from the task's C(environment) is passed on (for example C(-p 2222 -o HostKeyAlias=HOST):
-    Nix ignores ports in store URLs), before the module's own time-out and batch-mode options.
+  - Over SSH, C(NIX_SSHOPTS) from the task's C(environment) is passed on, before the module's own time-out and
+    batch-mode options. For example C(-p 2222 -o HostKeyAlias=HOST), as Nix ignores ports in store URLs.
   - C(ssh://) stores speak the older C(nix-store --serve) protocol, which reports neither a version
     nor trust, so RV(version) and RV(trusted) are null there; and as it opens the remote store only
     when first used, a remote user the daemon's C(allowed-users) refuses may still look reachable.
