@@ -294,7 +294,6 @@ def client_view(host, groups, hostvars, descriptors, builders_group, caches_grou
         'substituters': _unique(_cache_url(c, ssh_key) for c in caches),
         'cache_keys': _unique(k for c in caches for k in c['public_keys']),
         'reach': _reach(builders, caches, ssh_hosts, ssh_key),
-        'hosts': [h['address'] for h in _pinned(ssh_hosts)],
         'pins': [{'name': h['address'], 'key': h['host_key']} for h in _pinned(ssh_hosts)],
         'ssh_config': ssh_config(ssh_hosts),
     }
@@ -393,20 +392,6 @@ def client_netrc(host, groups, hostvars, descriptors, caches_group, http_login=N
             entries.append({'host': cache, 'machine': url.split('://', 1)[-1].split('/')[0].rsplit(':', 1)[0],
                             'login': account['name'], 'password': str(account.get('password') or '')})
     return entries
-
-
-def unread(groups, descriptors, wanted):
-    """[{host, kind}] for the descriptors a view needs that nobody has read in this run yet.
-
-    ``wanted`` is [(group name, kind)]. Hosts that ran the producing role in this run already
-    published theirs as facts; the others are read from their hosts once, in one batch."""
-    out, seen = [], set()
-    for group, kind in wanted:
-        for host in members(groups, group):
-            if (host, kind) not in seen and not _descriptor(descriptors, host, kind):
-                seen.add((host, kind))
-                out.append({'host': host, 'kind': kind})
-    return out
 
 
 def parse_nix_version(text):

@@ -26,6 +26,11 @@ def cache(name, http=True, auth=True, writers=()):
                       'http': {'url': 'http://%s:8080' % name, 'auth': auth} if http else None}}
 
 
+def names(view):
+    """The addresses a client view pins (each builder and SSH cache once)."""
+    return [pin['name'] for pin in view['pins']]
+
+
 def merge(*dicts):
     out = {}
     for d in dicts:
@@ -45,7 +50,7 @@ def test_plain_farm_in_inventory_order():
     v = view('c1', groups, d)
     assert [b['host'] for b in v['builders']] == ['b2', 'b1']
     assert [b['max_jobs'] for b in v['builders']] == [1, 4]
-    assert v['hosts'] == ['b2', 'b1'] and v['ssh_config'] == ''  # port 22, no options: nothing to add
+    assert names(v) == ['b2', 'b1'] and v['ssh_config'] == ''  # port 22, no options: nothing to add
 
 
 def test_host_in_both_groups_each_entry_carries_its_own_builder():
@@ -96,9 +101,9 @@ def test_removed_builder_and_client_lose_access():
     before = {'nix_builders': ['b1', 'b2'], 'nix_clients': ['c1', 'c2']}
     after = {'nix_builders': ['b1'], 'nix_clients': ['c1']}
     d = merge({'b1': builder('b1')}, {'b2': builder('b2')}, {'c1': client('c1')}, {'c2': client('c2')})
-    assert 'b2' in view('c1', before, d)['hosts']
+    assert 'b2' in names(view('c1', before, d))
     v = view('c1', after, d)
-    assert v['hosts'] == ['b1'] and len(v['builders']) == 1
+    assert names(v) == ['b1'] and len(v['builders']) == 1
     assert estate.builder_view('b1', after, d, 'nix_clients')['ssh_keys'] == [KEY % 'c1' + ' nix-daemon@c1']
 
 
@@ -110,7 +115,7 @@ def test_custom_group_names_and_empty_or_missing_groups():
     v = estate.client_view('c1', {'farm': ['b1'], 'stores': []}, {}, merge({'b1': builder('b1')}), 'farm', 'stores', 'k')
     assert [b['host'] for b in v['builders']] == ['b1'] and v['caches'] == []
     v = view('c1', {}, {})
-    assert v['builders'] == [] and v['ssh_config'] == '' and v['hosts'] == []
+    assert v['builders'] == [] and v['ssh_config'] == '' and names(v) == []
 
 
 def test_host_in_three_groups():
@@ -120,7 +125,7 @@ def test_host_in_three_groups():
     v = view('c1', groups, d, hv)
     assert [b['host'] for b in v['builders']] == ['h', 'b2']
     assert [c['transport'] for c in v['caches']] == ['ssh', 'http']
-    assert v['hosts'] == ['h', 'b2']  # the host in three groups once
+    assert names(v) == ['h', 'b2']  # the host in three groups once
     own = view('h', groups, d, hv)
     assert [b['host'] for b in own['builders']] == ['b2'] and own['caches'] == []
 
@@ -131,8 +136,6 @@ def test_missing_descriptors_are_named_not_guessed():
     v = view('c1', groups, d)
     assert v['builders_missing'] == ['b2'] and v['caches_missing'] == ['k1']
     assert estate.builder_view('b1', groups, d, 'nix_clients')['keyless_clients'] == ['c2']
-    assert estate.unread(groups, d, [('nix_builders', 'builder'), ('nix_clients', 'client')]) == [
-        {'host': 'b2', 'kind': 'builder'}, {'host': 'c2', 'kind': 'client'}]
 
 
 def test_cache_accounts_and_netrc():
@@ -172,7 +175,7 @@ def test_extra_keys_are_checked():
 def test_user_given_builders_replace_the_inventory():
     custom = [{'host': 'far.example.org', 'systems': ['aarch64-linux'], 'public_host_key': 'ssh-ed25519 FAR'}]
     v = view('c1', {'nix_builders': ['b1']}, merge({'b1': builder('b1')}), custom_builders=custom)
-    assert [b['host'] for b in v['builders']] == ['far.example.org'] and v['hosts'] == ['far.example.org']
+    assert [b['host'] for b in v['builders']] == ['far.example.org'] and names(v) == ['far.example.org']
     assert v['reach'][0]['store'].startswith('ssh-ng://far.example.org?base64-ssh-public-host-key=')
 
 
