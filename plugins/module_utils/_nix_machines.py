@@ -286,8 +286,8 @@ def render_line(builder):
     return ' '.join(columns)
 
 
-def machines(builders, allow_custom_systems=False):
-    """Validated machines lines for a list of builder dicts; the same machine twice is refused."""
+def checked_builders(builders, allow_custom_systems=False):
+    """Validated builder dicts (defaults filled); the same machine twice is refused."""
     checked = [check_builder(index, entry, allow_custom_systems) for index, entry in enumerate(builders)]
     seen = {}
     for index, builder in enumerate(checked):
@@ -295,7 +295,22 @@ def machines(builders, allow_custom_systems=False):
             raise NixMachinesError('builders[%d] and builders[%d] are both %s; list each machine once'
                                    % (seen[uri(builder)], index, uri(builder)))
         seen[uri(builder)] = index
-    return [render_line(builder) for builder in checked]
+    return checked
+
+
+def machines(builders, allow_custom_systems=False):
+    """Validated machines lines for a list of builder dicts."""
+    return [render_line(builder) for builder in checked_builders(builders, allow_custom_systems)]
+
+
+def build_machines(builders, allow_custom_systems=False):
+    """The same builders as NixOS nix.buildMachines entries (nixpkgs nix-remote-build.nix), which NixOS
+    renders into the same machines lines (a mandatory feature is listed as supported there too)."""
+    return [dict(hostName=b['host'], protocol=b['protocol'], sshUser=b['user'], sshKey=b['ssh_key'],
+                 systems=b['systems'], maxJobs=b['max_jobs'], speedFactor=b['speed_factor'],
+                 supportedFeatures=b['supported_features'], mandatoryFeatures=b['mandatory_features'],
+                 publicHostKey=b['public_host_key'])
+            for b in checked_builders(builders, allow_custom_systems)]
 
 
 def render(lines):
