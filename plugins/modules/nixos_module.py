@@ -284,7 +284,7 @@ def main():
         run_rebuild(module, program, result)
     elif changed:
         result['rebuild_needed'] = not program
-        if not program:
+        if not program and not module.check_mode:
             module.warn('%s changed: the host runs it after its next rebuild (nixos-rebuild switch), or set '
                         'nixkit_nixos_rebuild=true for the role to run it' % path)
     module.exit_json(**result)
