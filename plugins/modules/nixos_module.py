@@ -201,8 +201,8 @@ def rebuild_program(module):
     program = module.get_bin_path(argv[0], opt_dirs=list(NIX_BIN_DIRS))
     if not program:
         module.fail_json(msg='the rebuild command %s was not found on this host (looked on PATH and in %s); fix '
-                             'nixkit_nixos_rebuild_command or set nixkit_nixos_rebuild=false; nothing was written'
-                             % (argv[0], ', '.join(NIX_BIN_DIRS)))
+                             'nixkit_nixos_rebuild_command (or the role\'s ROLE_nixos_rebuild_command), or set '
+                             'nixkit_nixos_rebuild=false; nothing was written' % (argv[0], ', '.join(NIX_BIN_DIRS)))
     return program
 
 
