@@ -13,7 +13,15 @@ import re
 
 # Private module_utils: no public API promise.
 
+# Causes worth another attempt: the server answered, then dropped the connection before the key
+# exchange, as sshd does beyond MaxStartups (many clients at once).
+TRANSIENT = ('overloaded',)
+
 _RULES = (
+    ('overloaded',
+     r'kex_exchange_identification|ssh_exchange_identification',
+     'The server dropped the connection before the key exchange: its sshd refuses new connections beyond '
+     'MaxStartups when many hosts connect at once (raise MaxStartups on that host, or run fewer forks).'),
     ('host_key_mismatch', r'REMOTE HOST IDENTIFICATION HAS CHANGED',
      'The host key the server sent is not the one in known_hosts (the host was reinstalled, or someone '
      'is in the middle). Check the new key, then replace the old entry in known_hosts.'),

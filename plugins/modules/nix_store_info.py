@@ -56,6 +56,13 @@ options:
         Handy in preflight checks. By default the result just says so.
     type: bool
     default: false
+  retries:
+    description:
+      - How many more times to try, after 1, 2, 4... seconds, when the server dropped the connection before
+        the key exchange (RV(cause) V(overloaded): sshd's C(MaxStartups) when many hosts connect at once).
+        Other failures are reported at once.
+    type: int
+    default: 3
 notes:
   - Over SSH, C(NIX_SSHOPTS) from the task's C(environment) is passed on, before the module's own time-out and
     batch-mode options. For example C(-p 2222 -o HostKeyAlias=HOST), as Nix ignores ports in store URLs.
@@ -126,7 +133,8 @@ user:
 cause:
   description:
     - Why the store could not be reached; null when it could.
-    - V(host_key_unknown), V(host_key_mismatch), V(key_refused), V(unreachable), V(remote_nix_missing),
+    - V(overloaded) (the server dropped the connection before the key exchange, after O(retries)),
+      V(host_key_unknown), V(host_key_mismatch), V(key_refused), V(unreachable), V(remote_nix_missing),
       V(user_not_allowed), V(not_a_cache) or V(other).
   returned: always
   type: str
@@ -151,13 +159,14 @@ import pwd
 import re
 import shutil
 import tempfile
+import time
 
 from urllib.parse import unquote, urlparse
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix
-from ansible_collections.nixkit.nix.plugins.module_utils._store_errors import classify
+from ansible_collections.nixkit.nix.plugins.module_utils._store_errors import TRANSIENT, classify
 
 SCHEMES = ('ssh', 'ssh-ng', 'file', 'http', 'https')
 
@@ -228,6 +237,7 @@ def main():
             user=dict(type='str'),
             timeout=dict(type='int', default=10),
             fail_on_unreachable=dict(type='bool', default=False),
+            retries=dict(type='int', default=3),
         ),
         supports_check_mode=True,
     )
@@ -254,6 +264,13 @@ def main():
                       '(the probe does not create one, as Nix would).' % cache_dir)
     else:
         rc, out, err = probe(module, store, scheme, user, timeout)
+        # A server dropping connections beyond MaxStartups recovers in moments: wait 1, 2, 4 s.
+        for attempt in range(module.params['retries']):
+            if rc == 0 or classify(err)[0] not in TRANSIENT:
+                break
+            time.sleep(2 ** attempt)
+            rc, out, err = probe(module, store, scheme, user, timeout)
+            result['attempts'] = attempt + 2
         result['stderr'] = err
         if rc == 0:
             info = parse_info(out)
@@ -263,6 +280,8 @@ def main():
         else:
             result['cause'], message = classify(err)
             result['cause_message'] = '%s cannot open %s. %s' % (user, store, message)
+            if result.get('attempts'):
+                result['cause_message'] += ' (%d attempts)' % result['attempts']
 
     if not result['reachable'] and module.params['fail_on_unreachable']:
         module.fail_json(msg=result['cause_message'], **result)

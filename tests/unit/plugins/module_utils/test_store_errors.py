@@ -38,6 +38,12 @@ SAMPLES = [
     # root's key swapped for one that b's root does not authorize
     ('key_refused', "root@b: Permission denied (publickey,password).\r\n" + SSH_FAILED),
     # a root ~/.ssh/config alias for b with Port 2222, where nothing listens
+    # sshd beyond MaxStartups (OpenSSH 10): reset or closed before the key exchange
+    ('overloaded', "kex_exchange_identification: read: Connection reset by peer\r\n"
+                   "Connection reset by 10.89.2.3 port 22\r\n"
+                   "error: failed to start SSH connection to 'b'\n"),
+    ('overloaded', "kex_exchange_identification: Connection closed by remote host\r\n"
+                   "Connection closed by 10.89.2.3 port 22\r\n"),
     ('unreachable', "ssh: connect to host b port 2222: Connection refused\r\n"
                     "error: failed to start SSH connection to 'b-closed'\n"),
     # the same alias on a port where something accepts but never speaks

@@ -165,3 +165,30 @@ def test_other_user_runs_through_runuser(capsys, nix):
     assert result['user'] == 'nobody'
     argv = nix.calls[-1]['argv']
     assert os.path.basename(argv[0]) == 'runuser' and argv[1:4] == ['-u', 'nobody', '--']
+
+
+KEX_RESET = ("kex_exchange_identification: read: Connection reset by peer\r\n"
+             "error: failed to start SSH connection to 'b'\n")
+
+
+def test_a_connection_dropped_before_the_key_exchange_is_tried_again(capsys, nix, monkeypatch):
+    # sshd beyond MaxStartups: many clients at once (issue "fleet size"); it recovers in moments.
+    waits = []
+    monkeypatch.setattr(nix_store_info.time, 'sleep', waits.append)
+    nix.answers = [(1, '', KEX_RESET), (1, '', KEX_RESET), (0, '{"trusted":0,"url":"ssh-ng://","version":"2.26.3"}\n', '')]
+    result = run(capsys, store='ssh-ng://b', fail_on_unreachable=True)
+    assert result['reachable'] and len(nix.calls) == 3 and waits == [1, 2] and result['attempts'] == 3
+
+
+def test_a_server_that_keeps_dropping_is_reported_with_its_cause(capsys, nix, monkeypatch):
+    monkeypatch.setattr(nix_store_info.time, 'sleep', lambda seconds: None)
+    nix.answers = [(1, '', KEX_RESET)] * 3
+    result = run(capsys, store='ssh-ng://b', retries=2, fail_on_unreachable=True)
+    assert result['failed'] and result['cause'] == 'overloaded' and len(nix.calls) == 3
+    assert 'MaxStartups' in result['msg'] and '(3 attempts)' in result['msg']
+
+
+def test_other_failures_are_not_tried_again(capsys, nix, monkeypatch):
+    monkeypatch.setattr(nix_store_info.time, 'sleep', lambda seconds: pytest.fail('no wait expected'))
+    nix.answers = [(1, '', HOST_KEY_UNKNOWN)]
+    assert run(capsys, store='ssh-ng://b')['cause'] == 'host_key_unknown' and len(nix.calls) == 1
