@@ -25,6 +25,8 @@ ARGUMENT_SPEC = dict(
     confirm_timeout=dict(type='int', default=0),
     rollback=dict(type='bool', default=True),
     rollback_to=dict(type='int'),
+    on_inhibited=dict(type='str', default='fail', choices=list(plan.ON_INHIBITED)),
+    install_bootloader=dict(type='bool', default=False),
 )
 POLL_INTERVAL = 1.0
 
@@ -90,7 +92,8 @@ class ActionModule(ActionBase):
         unit = shell.UNIT_PREFIX + secrets.token_hex(4)
         job = shell.job(unit, action, result['store_path'] if action != 'rollback' else '', args['profile'], probe.get('nix_env'),
                         args['timeout'], args['confirm_timeout'] if action in ('switch', 'test') else 0,
-                        args['rollback'], result['generation'] if action == 'rollback' else None)
+                        args['rollback'], result['generation'] if action == 'rollback' else None,
+                        args['on_inhibited'], args['install_bootloader'], plan.inhibitor_changes(probe))
         started = self._run(shell.launch(unit, job, 'nixkit.nix nixos_switch %s' % action))
         if started['rc'] != 0:
             return dict(result, failed=True, msg='systemd-run could not start the activation unit %s: %s'
@@ -110,6 +113,9 @@ class ActionModule(ActionBase):
             result['changed'] = False
         elif record.get('phase') == 'refused' or record.get('error'):
             result['changed'] = False
+        if record.get('inhibited') == 'yes':
+            result['inhibited'] = True
+            result['inhibitors'] = plan.inhibitor_changes(probe)
         return result
 
     def _state(self, unit):

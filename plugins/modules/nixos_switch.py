@@ -116,6 +116,23 @@ options:
         the switch being undone. It must exist.
       - Omitted, the newest generation older than the current one is used, as C(nix-env --rollback) does.
     type: int
+  on_inhibited:
+    description:
+      - What to do when the new system declares switch inhibitors (C(system.switch.inhibitors), NixOS 26.05) and its own
+        C(switch-to-configuration check) refuses to replace the running system live (a new systemd or D-Bus broker).
+      - V(fail) fails before any change, naming the inhibitors that differ (RV(inhibitors)).
+      - V(boot) (with O(action=switch)) registers the new system as the next boot's generation instead and returns
+        RV(reboot_required=true); the running system is unchanged until the reboot.
+    type: str
+    choices: [fail, boot]
+    default: fail
+  install_bootloader:
+    description:
+      - Set C(NIXOS_INSTALL_BOOTLOADER=1) for the activation, as C(nixos-rebuild --install-bootloader) does (reinstalls
+        the boot loader, not only its entries).
+      - The activation always gets C(LOCALE_ARCHIVE) of the running system when it has one, as with nixos-rebuild.
+    type: bool
+    default: false
 notes:
   - The target needs systemd, C(flock) and C(timeout) (util-linux, coreutils), and C(nix-env) for V(switch), V(boot) and
     V(rollback). It looks for C(nix-env) in C(/run/current-system/sw/bin), C(/nix/var/nix/profiles/default/bin),
@@ -209,8 +226,20 @@ exit_code:
   returned: always
   type: int
   sample: 0
+inhibited:
+  description: The new system's C(switch-to-configuration check) refused a live switch (switch inhibitors changed).
+  returned: when it was refused
+  type: bool
+inhibitors:
+  description: The switch inhibitors whose values differ between the running system and the new one.
+  returned: when RV(inhibited)
+  type: list
+  elements: str
+  sample: [systemd]
 reboot_required:
-  description: C(switch-to-configuration) exited 100, meaning the new system is active or set but needs a reboot.
+  description:
+    - C(switch-to-configuration) exited 100, meaning the new system is active or set but needs a reboot; or, with
+      O(on_inhibited=boot), the new system was registered for the next boot because its switch inhibitors changed.
   returned: always
   type: bool
   sample: false

@@ -7,6 +7,7 @@ probe's verdicts, `changed`, the rollback target, and the words of the result.""
 
 from __future__ import annotations
 
+import json
 import re
 
 # /nix/store/, 32 characters of Nix's base32 (no e, o, u, t), a dash, a name Nix accepts.
@@ -36,6 +37,33 @@ def parse_kv(text):
 
 
 LIST_KEYS = ('gen_link', 'tool', 'running_unit')
+ON_INHIBITED = ('fail', 'boot')
+
+
+def _inhibitors(text):
+    """A system's switch-inhibitors file as {name: value}: nixpkgs writes a JSON object (26.05);
+    a plain list of store paths, one a line, is read as {path: path}."""
+    text = (text or '').strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        return dict((str(k), str(v)) for k, v in data.items())
+    return dict((line, line) for line in text.split())
+
+
+def inhibitor_changes(probe):
+    """Names of the switch inhibitors whose value differs between the running system and the new
+    one (only names both declare count, as in nixpkgs' own check); [] when either has none."""
+    new, running = _inhibitors(probe.get('inhibitors_new')), _inhibitors(probe.get('inhibitors_running'))
+    if not new or not running:
+        return []
+    if all(k == v for k, v in new.items()):  # plain lists: compare as sets
+        return sorted(set(new) ^ set(running))
+    return sorted(k for k in new if k in running and new[k] != running[k])
 
 
 def check_store_path(value):
@@ -161,6 +189,15 @@ def outcome(record, action, store_path, confirm_timeout, confirm_error=None):
     if fields['rolled_back']:
         fields['generation'] = to_int(record.get('rollback_generation'))
     run = '%s/bin/switch-to-configuration %s' % (store_path, 'switch' if action == 'rollback' else action)
+    if record.get('inhibited') == 'yes':
+        names = record.get('inhibitors') or 'see log'
+        if record.get('action') == 'boot' and code in (0, 100) and not record.get('error'):
+            fields['reboot_required'] = True
+            return False, ('The new system changes switch inhibitors (%s): it cannot be activated while this system runs. '
+                           'Registered as generation %s for the next boot (%s/bin/switch-to-configuration boot exited %d); '
+                           'reboot to activate it.' % (names, record.get('generation') or '?', store_path, code)), fields
+        if not record.get('error'):
+            return True, 'The new system changes switch inhibitors (%s).' % names, fields
     if record.get('phase') == 'refused':
         holder = dict(((k, v) for k, v in record.items() if k.startswith('holder_')), locked='yes')
         return True, 'Refused: ' + lock_holder(holder), fields

@@ -27,6 +27,8 @@ printf 'current_system=%s\n' "$(real /run/current-system)"
 if [ -L "$P" ]; then printf 'profile_link=%s\nprofile_target=%s\n' "$(readlink "$P")" "$(real "$P")"; fi
 for l in "$P"-*-link; do [ -L "$l" ] && printf 'gen_link=%s %s\n' "${l##*/}" "$(real "$l")"; done
 if [ -n "$S" ]; then
+  [ -f "$S/switch-inhibitors" ] && printf 'inhibitors_new=%s\n' "$(tr '\n' ' ' < "$S/switch-inhibitors")"
+  [ -f /run/current-system/switch-inhibitors ] && printf 'inhibitors_running=%s\n' "$(tr '\n' ' ' < /run/current-system/switch-inhibitors)"
   [ -e "$S" ] && echo store_exists=yes
   [ -f "$S/bin/switch-to-configuration" ] && [ -x "$S/bin/switch-to-configuration" ] && echo store_switch=yes
 fi
@@ -98,6 +100,11 @@ _JOB_BODY = r'''
 set -u
 PATH=/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
+# As nixos-rebuild: the running system's locales for the activation's programs, the boot loader on request.
+if [ -e /run/current-system/sw/lib/locale/locale-archive ]; then
+  LOCALE_ARCHIVE=/run/current-system/sw/lib/locale/locale-archive; export LOCALE_ARCHIVE
+fi
+if [ "$INSTALL_BOOTLOADER" = 1 ]; then NIXOS_INSTALL_BOOTLOADER=1; export NIXOS_INSTALL_BOOTLOADER; fi
 R="$D/$UNIT.result"; LOG="$D/$UNIT.log"; DEC="$D/$UNIT.decision"
 say() { printf '%s=%s\n' "$1" "$2" >>"$R"; }
 real() { [ -e "$1" ] && readlink -f "$1"; }
@@ -145,6 +152,22 @@ rollback() {  # restore the profile and the running system recorded above
   case $rrc in 0|100) say rolled_back yes ;; *) say rollback_error "the previous system's switch-to-configuration exited $rrc" ;; esac
 }
 
+# A system that declares switch inhibitors (NixOS 26.05) says itself whether it can replace the
+# running one live: its own `switch-to-configuration check`. Refused: fail before any change, or
+# register it for the next boot.
+if { [ "$MODE" = switch ] || [ "$MODE" = test ]; } && [ -f "$STORE/switch-inhibitors" ]; then
+  echo "nixos_switch: $STORE/bin/switch-to-configuration check" >>"$LOG"
+  if ! "$STORE/bin/switch-to-configuration" check </dev/null >>"$LOG" 2>&1; then
+    say inhibited yes; say inhibitors "$INHIBITORS"
+    if [ "$ON_INHIBITED" = boot ] && [ "$MODE" = switch ]; then
+      MODE=boot; say action boot
+    else
+      say error "the new system changes switch inhibitors ($INHIBITORS): it can only be activated by a reboot; nothing was changed (on_inhibited=boot registers it for the next boot)"
+      say phase done; exit 0
+    fi
+  fi
+fi
+
 case $MODE in
   switch|boot)
     if ! nixenv --set "$STORE"; then say error "nix-env --set $STORE failed (see the log)"; say phase done; exit 0; fi
@@ -181,11 +204,13 @@ say phase done
 '''
 
 
-def job(unit, mode, store_path, profile, nix_env, timeout, confirm_timeout, rollback, rollback_to=None):
-    """The transaction the transient unit runs: lock, set the profile, activate, wait for the
-    confirmation, roll back; each step appended to /run/nixkit/UNIT.result."""
+def job(unit, mode, store_path, profile, nix_env, timeout, confirm_timeout, rollback, rollback_to=None,
+        on_inhibited='fail', install_bootloader=False, inhibitors=()):
+    """The transaction the transient unit runs: lock, check the switch inhibitors, set the profile,
+    activate, wait for the confirmation, roll back; each step appended to /run/nixkit/UNIT.result."""
     values = dict(UNIT=unit, MODE=mode, STORE=store_path or '', PROFILE=profile, NIX_ENV=nix_env or '',
                   TIMEOUT=str(int(timeout)), CONFIRM_TIMEOUT=str(int(confirm_timeout)),
                   ROLLBACK='1' if rollback else '0', ROLLBACK_TO='' if rollback_to is None else str(int(rollback_to)),
-                  D=STATE_DIR)
+                  ON_INHIBITED=on_inhibited, INSTALL_BOOTLOADER='1' if install_bootloader else '0',
+                  INHIBITORS=', '.join(inhibitors) or 'see the log', D=STATE_DIR)
     return '# nixkit.nix.nixos_switch job %s\n' % unit + _assign(**values) + _JOB_BODY.lstrip('\n')

@@ -1,6 +1,7 @@
 # Synthetic NixOS "system closures" for the nixos_switch scenario: no nixpkgs, /bin/sh only.
 # bin/switch-to-configuration records ACTION, points /run/current-system at itself on switch/test
-# (as NixOS does) and then behaves as its `behaviour` says.
+# (as NixOS does) and then behaves as its `behaviour` says. `check` compares the system's
+# switch-inhibitors with the running system's, as NixOS 26.05's switch-to-configuration does.
 { salt ? "lab" }:
 let
   script = ''
@@ -10,6 +11,12 @@ let
     mkdir -p /var/lib/nixkit-lab
     echo "$(basename "$top") $1" >> /var/lib/nixkit-lab/activations.log
     case "$1" in
+      check)
+        if [ -f "$top/switch-inhibitors" ] && [ -f /run/current-system/switch-inhibitors ] &&
+           ! cmp -s "$top/switch-inhibitors" /run/current-system/switch-inhibitors; then
+          echo "There are changes to critical components of the system: systemd" >&2; exit 1
+        fi
+        exit 0 ;;
       dry-activate) echo "would activate $top"; exit 0 ;;
       boot) echo "boot entry: $top"; exit 0 ;;
       switch|test) ;;
@@ -24,14 +31,15 @@ let
       nossh) systemctl stop ssh.socket ssh.service ;;
     esac
   '';
-  mk = name: behaviour: builtins.derivation {
+  mkWith = inhibitors: name: behaviour: builtins.derivation {
     name = "nixos-system-${name}-${salt}";
     system = builtins.currentSystem;
     builder = "/bin/sh";
     PATH = "/bin:/usr/bin";
-    inherit behaviour script;
-    args = [ "-c" "mkdir -p $out/bin && echo $behaviour > $out/behaviour && printf '%s' \"$script\" > $out/bin/switch-to-configuration && chmod 755 $out/bin/switch-to-configuration" ];
+    inherit behaviour script inhibitors;
+    args = [ "-c" "mkdir -p $out/bin && echo $behaviour > $out/behaviour && printf '%s' \"$script\" > $out/bin/switch-to-configuration && chmod 755 $out/bin/switch-to-configuration && if [ -n \"$inhibitors\" ]; then printf '%s' \"$inhibitors\" > $out/switch-inhibitors; fi" ];
   };
+  mk = mkWith "";
 in {
   base = mk "base" "ok";
   v1 = mk "v1" "ok";
@@ -40,6 +48,9 @@ in {
   reboot = mk "reboot" "reboot";
   hang = mk "hang" "hang";
   nossh = mk "nossh" "nossh";
+  # Two systems that differ in a switch inhibitor (their systemd).
+  inhibA = mkWith ''{"systemd": "systemd-258"}'' "inhibA" "ok";
+  inhibB = mkWith ''{"systemd": "systemd-259"}'' "inhibB" "ok";
   # not a system: no bin/switch-to-configuration
   plain = builtins.derivation {
     name = "not-a-system-${salt}";

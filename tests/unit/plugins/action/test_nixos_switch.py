@@ -281,3 +281,36 @@ def test_wait_notices_a_unit_that_died_without_finishing(monkeypatch):
 def test_wait_gives_up_at_the_deadline_with_the_last_error(monkeypatch):
     target = FakeTarget([None])
     assert waiting_plugin(monkeypatch, target)._wait('u', 10, 0) == (None, 'no answer within the time limit')
+
+
+@pytest.mark.parametrize('new, running, changes', [
+    ('{"systemd": "/nix/store/a-systemd-259", "dbus": "broker"}', '{"systemd": "/nix/store/b-systemd-258", "dbus": "broker"}', ['systemd']),
+    ('{"systemd": "x", "only-new": "y"}', '{"systemd": "x"}', []),  # only names both declare count
+    ('/nix/store/a-systemd-259 /nix/store/c-dbus', '/nix/store/b-systemd-258 /nix/store/c-dbus',
+     ['/nix/store/a-systemd-259', '/nix/store/b-systemd-258']),
+    ('{"systemd": "x"}', None, []),
+    (None, '{"systemd": "x"}', []),
+])
+def test_inhibitor_changes(new, running, changes):
+    extra = ''.join('%s=%s\n' % (k, v) for k, v in (('inhibitors_new', new), ('inhibitors_running', running)) if v)
+    assert plan.inhibitor_changes(probe(extra=extra)) == changes
+
+
+def test_outcome_inhibited_refused_or_registered_for_boot():
+    refused = dict(inhibited='yes', inhibitors='systemd', phase='done',
+                   error='the new system changes switch inhibitors (systemd): it can only be activated by a reboot')
+    failed, msg, fields = plan.outcome(refused, 'switch', NEW, 0)
+    assert failed and 'switch inhibitors (systemd)' in msg and not fields['reboot_required']
+    booted = dict(inhibited='yes', inhibitors='systemd', action='boot', exit_code='0', generation='3', phase='done')
+    failed, msg, fields = plan.outcome(booted, 'switch', NEW, 30)
+    assert not failed and fields['reboot_required'] and 'generation 3 for the next boot' in msg and 'systemd' in msg
+
+
+def test_job_checks_inhibitors_before_the_profile_and_sets_the_environment():
+    job = shell.job('nixkit-switch-0a', 'switch', NEW, PROFILE, '/usr/bin/nix-env', 600, 30, True,
+                    on_inhibited='boot', install_bootloader=True, inhibitors=['systemd'])
+    assert job.index('switch-to-configuration" check') < job.index('nixenv --set')
+    out = subprocess.run(['sh', '-c', job.split('set -u', 1)[0] + 'printf "%s|%s|%s" "$ON_INHIBITED" "$INSTALL_BOOTLOADER" "$INHIBITORS"'],
+                         capture_output=True, text=True, check=False).stdout
+    assert out == 'boot|1|systemd'
+    assert 'NIXOS_INSTALL_BOOTLOADER=1' in job and 'LOCALE_ARCHIVE=/run/current-system/sw/lib/locale/locale-archive' in job
