@@ -124,11 +124,6 @@ def copy_args(source, destination, substitute_on_destination, check_sigs):
     return args
 
 
-def ssh_env(timeout):
-    """NIX_SSHOPTS for every SSH connection Nix opens: never prompt, never wait long, never learn keys."""
-    return {'NIX_SSHOPTS': '-o ConnectTimeout=%d -o BatchMode=yes -o UpdateHostKeys=no' % timeout}
-
-
 def last_error(stderr):
     """The last line Nix started with "error:" (its final word on a failure), else the last line."""
     lines = [line.strip() for line in (stderr or '').splitlines() if line.strip()]

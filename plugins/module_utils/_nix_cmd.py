@@ -44,3 +44,10 @@ def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None)
     runuser = module.get_bin_path('runuser') or 'runuser'
     return module.run_command(as_user(argv + list(args), user, runuser), environ_update=env, data=data,
                               binary_data=data is not None)
+
+
+def ssh_env(timeout):
+    """NIX_SSHOPTS for every SSH connection Nix opens: never prompt, never wait long, never learn keys.
+    NIX_SSHOPTS of the task's environment (a port, HostKeyAlias) comes first: ssh takes the first value."""
+    return {'NIX_SSHOPTS': ' '.join(filter(None, [os.environ.get('NIX_SSHOPTS', '').strip(),
+                                                  '-o ConnectTimeout=%d -o BatchMode=yes -o UpdateHostKeys=no' % timeout]))}

@@ -42,10 +42,13 @@ def parse_key(text, size):
     return name, data
 
 
-def write_file(path, data, mode, uid=-1, gid=-1):
+def write_file(path, data, mode, uid=-1, gid=-1, exclusive=False):
     """Replace `path` by a rename from a temporary file in the same directory that has its mode and
     owner before any content is written, so the content is never readable by anyone else, even briefly.
-    (atomic_move gives files it creates the umask's mode, which would expose a secret.)"""
+    (atomic_move gives files it creates the umask's mode, which would expose a secret.)
+
+    exclusive: only create `path` (a hard link, which fails when it exists) and return False when another
+    writer got there first, so that two runs creating the same key at once agree on one key."""
     directory = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     try:
@@ -55,7 +58,14 @@ def write_file(path, data, mode, uid=-1, gid=-1):
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.rename(tmp, path)
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+        else:
+            os.rename(tmp, path)
+        return True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

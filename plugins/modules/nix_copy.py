@@ -74,6 +74,7 @@ options:
   timeout:
     description:
       - Seconds to wait for each SSH connection to be set up (C(NIX_SSHOPTS=-o ConnectTimeout=N -o BatchMode=yes)).
+        C(NIX_SSHOPTS) from the task's C(environment) (a port, C(HostKeyAlias)) comes first.
         It does not limit how long the copy itself takes.
     type: int
     default: 10
@@ -168,10 +169,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixkit.nix.plugins.module_utils._copy import (
     CONNECTION_CAUSES, SIGNATURE_HINT, SSH_SCHEMES, CopyError, check_paths, chunks, copy_args, file_store_dir, landed, last_error,
-    not_valid, parse_invalid, plan, signature_refusal, ssh_env, store_scheme,
+    not_valid, parse_invalid, plan, signature_refusal, store_scheme,
 )
 from ansible_collections.nixkit.nix.plugins.module_utils._path_info import parse_path_info
-from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix
+from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix, ssh_env
 from ansible_collections.nixkit.nix.plugins.module_utils._store_errors import classify
 
 

@@ -59,6 +59,18 @@ options:
         so a cache usually signs whole closures.
     type: bool
     default: false
+  verified_by:
+    description:
+      - Public keys (C(NAME:BASE64)). Only paths carrying a signature that verifies with one of them are signed
+        (checked with C(nix store verify --sigs-needed 1) and these keys as C(trusted-public-keys)); the others are
+        listed in RV(unverified) and left alone. With O(all=true) this is how a cache signs what its writers
+        uploaded without vouching for paths that arrived with any other signature.
+      - Paths built in the store itself carry no signature unless C(secret-key-files) signed them as they were
+        built, so they count as unverified here; a cache's own builds are signed that way.
+      - Empty (default) signs every path that lacks this key's signature.
+    type: list
+    elements: str
+    default: []
   store:
     description:
       - The store that holds the paths, as Nix spells it, for example V(daemon), V(local),
@@ -122,6 +134,12 @@ signed:
   type: list
   elements: str
   sample: [/nix/store/xv3gwkd67pcq8r7x5dwpcqpxfl580g2x-nixkit-dep]
+unverified:
+  description: With O(verified_by), the paths left unsigned because no signature on them verifies with those keys, sorted.
+  returned: when O(verified_by) is given and some path lacked this key's signature
+  type: list
+  elements: str
+  sample: [/nix/store/xv3gwkd67pcq8r7x5dwpcqpxfl580g2x-foreign]
 already_signed:
   description: The paths that carried a signature by a key of this name before, sorted.
   returned: always; empty with O(all=true)
@@ -144,6 +162,7 @@ key_name:
 '''
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
@@ -158,6 +177,7 @@ from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import (
 
 # Paths per `nix store sign` call, far below the kernel's limit on arguments.
 CHUNK = 500
+UNTRUSTED_RE = re.compile(r"path '(/nix/store/[^']+)' is untrusted")
 
 
 def key_name_of(module, key_file, result):
@@ -214,6 +234,20 @@ def path_info(module, paths, recursive, store, result):
     return info
 
 
+def unverified(module, paths, keys, store, result):
+    """The paths among `paths` with no signature that verifies with one of `keys`."""
+    found = []
+    for start in range(0, len(paths), CHUNK):
+        rc, out, err = run_nix(module, ['store', 'verify', '--no-contents', '--sigs-needed', '1',
+                                        '--option', 'trusted-public-keys', ' '.join(keys)]
+                               + store_args(store) + paths[start:start + CHUNK])
+        untrusted = UNTRUSTED_RE.findall(err)
+        if rc != 0 and not untrusted:
+            module.fail_json(msg='nix store verify failed: %s' % err.strip(), rc=rc, stderr=err, **result)
+        found += untrusted
+    return sorted(set(found) & set(paths))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -222,6 +256,7 @@ def main():
             key_file=dict(type='path', required=True, no_log=False),
             recursive=dict(type='bool', default=False),
             store=dict(type='str'),
+            verified_by=dict(type='list', elements='str', default=[], no_log=False),
         ),
         supports_check_mode=True,
     )
@@ -245,12 +280,21 @@ def main():
             # Nix would create an empty binary cache there.
             module.fail_json(msg='store %s is not a binary cache: %s has no nix-cache-info' % (store, cache_dir),
                              **result)
+    for key in p['verified_by']:
+        try:
+            parse_key(key, PUBLIC_BYTES)
+        except SigningKeyError:
+            module.fail_json(msg='verified_by takes public keys (NAME:BASE64 of 32 bytes); %r is not one' % key, **result)
     result['key_name'] = key_name_of(module, p['key_file'], result)
     if not requested and not p['all']:
         module.exit_json(**result)
 
     info = path_info(module, None if p['all'] else requested, p['recursive'], store, result)
     unsigned = sorted(path for path, entry in info.items() if not has_signature(entry, result['key_name']))
+    if p['verified_by'] and unsigned:
+        # A signature vouches only for verified content: what no trusted key signed stays unsigned.
+        result['unverified'] = unverified(module, unsigned, p['verified_by'], store, result)
+        unsigned = [path for path in unsigned if path not in result['unverified']]
     if not p['all']:
         result['paths'] = sorted(info)
         result['already_signed'] = sorted(set(info) - set(unsigned))

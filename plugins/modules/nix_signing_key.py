@@ -296,7 +296,11 @@ def present(module, secret, public, result):
             secret = nix_key(module, ['generate-secret', '--key-name', p['name']])
             if hide(module, secret) != p['name']:
                 module.fail_json(msg='nix key generate-secret returned no key named %s' % p['name'], **result)
-            write_file(p['secret_path'], to_bytes(secret), 0o600, uid, gid)
+            # A new key only where none exists: two runs making it at once (one build host, several
+            # targets) then agree on the first one written.
+            if not write_file(p['secret_path'], to_bytes(secret), 0o600, uid, gid, exclusive=conflict is None):
+                secret = read_optional(module, p['secret_path'])
+                hide(module, secret)
             public_key = nix_key(module, ['convert-secret-to-public'], secret)
         if changed:
             # Without a trailing newline, as Nix writes it (builtins.readFile users rely on that).

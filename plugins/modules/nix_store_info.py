@@ -165,7 +165,7 @@ from urllib.parse import unquote, urlparse
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix
+from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix, ssh_env
 from ansible_collections.nixkit.nix.plugins.module_utils._store_errors import TRANSIENT, classify
 
 SCHEMES = ('ssh', 'ssh-ng', 'file', 'http', 'https')
@@ -204,9 +204,7 @@ def parse_info(stdout):
 
 def probe(module, store, scheme, user, timeout):
     """Run the probe; returns (rc, stdout, stderr)."""
-    # NIX_SSHOPTS of the task's environment (a port, HostKeyAlias) comes first: ssh takes the first value.
-    env = {'NIX_SSHOPTS': ' '.join(filter(None, [os.environ.get('NIX_SSHOPTS', '').strip(),
-                                                 '-o ConnectTimeout=%d -o BatchMode=yes -o UpdateHostKeys=no' % timeout]))}
+    env = ssh_env(timeout)
     args = ['--store', store]
     cache_dir = None
     if scheme in ('http', 'https'):

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.nixkit.nix.plugins.module_utils._path_info import parse_path_info
 from ansible_collections.nixkit.nix.plugins.module_utils._copy import (
     CopyError, check_paths, chunks, copy_args, file_store_dir, landed, last_error, not_valid, parse_invalid,
-    plan, signature_refusal, ssh_env, store_scheme,
+    plan, signature_refusal, store_scheme,
 )
 
 TOP = '/nix/store/h9pyfxmqkw83pighm3clg0amp4ahn3bh-top'
@@ -130,8 +130,13 @@ def test_copy_args():
         '--no-check-sigs']
 
 
-def test_ssh_env_never_prompts_or_learns_keys():
+def test_ssh_env_never_prompts_or_learns_keys(monkeypatch):
+    from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import ssh_env
+    monkeypatch.delenv('NIX_SSHOPTS', raising=False)
     assert ssh_env(7) == {'NIX_SSHOPTS': '-o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'}
+    # A port from the task's environment comes first: ssh takes the first value of an option.
+    monkeypatch.setenv('NIX_SSHOPTS', '-p 2222 -o HostKeyAlias=t1')
+    assert ssh_env(7)['NIX_SSHOPTS'] == '-p 2222 -o HostKeyAlias=t1 -o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
 
 
 def test_signature_refusal_is_nix_own_line():

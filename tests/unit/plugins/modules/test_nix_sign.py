@@ -70,6 +70,11 @@ class FakeStore(object):
                 if not self.forget_signing:
                     self.sigs[path].append('%s:%s' % (name, base64.b64encode(path.encode()).decode()))
             return 0, '', 'added %d signatures\n' % len(paths)
+        if args[:2] == ['store', 'verify']:
+            keys = args[args.index('trusted-public-keys') + 1].split()
+            names = [k.partition(':')[0] for k in keys]
+            bad = [p for p in paths if not any(sig.partition(':')[0] in names for sig in self.sigs[p])]
+            return (1 if bad else 0), '', ''.join("path '%s' is untrusted\n" % p for p in bad)
         raise AssertionError('unexpected nix call %r' % args)
 
     def signs(self):
@@ -240,3 +245,21 @@ def test_all_signs_every_unsigned_path_of_the_store(capsys, store, key_file):
 def test_paths_or_all_exactly_one(capsys, store, key_file, args):
     result = run(capsys, key_file=key_file, **args)
     assert result['failed'] and 'either paths' in result['msg'] and store.calls == []
+
+
+WRITER = 'writer-1:' + base64.b64encode(os.urandom(32)).decode()
+
+
+def test_verified_by_signs_only_what_a_trusted_key_signed(capsys, store, key_file):
+    # The laundering case: OTHER arrived with a foreign signature only; DEP was uploaded signed by a writer.
+    store.sigs[DEP] = ['writer-1:c2ln']
+    result = run(capsys, all=True, key_file=key_file, verified_by=[WRITER])
+    assert result['signed'] == [DEP] and result['unverified'] == [OTHER, TOP]
+    assert [s.partition(':')[0] for s in store.sigs[OTHER]] == ['other-key-1']
+    again = run(capsys, all=True, key_file=key_file, verified_by=[WRITER])
+    assert not again['changed'] and again['unverified'] == [OTHER, TOP]
+
+
+def test_verified_by_refuses_what_is_not_a_public_key(capsys, store, key_file):
+    result = run(capsys, all=True, key_file=key_file, verified_by=['writer-1:short'])
+    assert result['failed'] and 'verified_by takes public keys' in result['msg'] and store.signs() == []

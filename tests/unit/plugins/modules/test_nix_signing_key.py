@@ -211,3 +211,12 @@ def test_absent(capsys, nix, paths):
     assert run(capsys, state='absent', **paths)['changed']
     assert not any(os.path.exists(p) for p in paths.values())
     assert not run(capsys, state='absent', **paths)['changed']
+
+
+def test_exclusive_write_keeps_the_key_another_run_wrote_first(tmp_path):
+    from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import write_file
+    path = tmp_path / 'deploy.sec'
+    assert write_file(str(path), b'first', 0o600, exclusive=True)
+    assert not write_file(str(path), b'second', 0o600, exclusive=True)
+    assert path.read_bytes() == b'first' and oct(path.stat().st_mode & 0o777) == '0o600'
+    assert [p.name for p in tmp_path.iterdir()] == ['deploy.sec']
