@@ -28,7 +28,8 @@ ARGUMENT_SPEC = dict(
     on_inhibited=dict(type='str', default='fail', choices=list(plan.ON_INHIBITED)),
     install_bootloader=dict(type='bool', default=False),
 )
-POLL_INTERVAL = 1.0
+# Each poll is one command over the multiplexed connection (about 0.1 s).
+POLL_INTERVAL = 0.5
 
 
 class ActionModule(ActionBase):

@@ -194,7 +194,7 @@ fi
 if [ "$ok" = 1 ] && [ "$CONFIRM_TIMEOUT" -gt 0 ] && { [ "$MODE" = switch ] || [ "$MODE" = test ]; }; then
   say phase awaiting-confirmation
   deadline=$(( $(date +%s) + CONFIRM_TIMEOUT ))
-  while [ ! -L "$DEC" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
+  while [ ! -L "$DEC" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
   ln -s timeout "$DEC" 2>/dev/null
   if [ "$(readlink "$DEC")" = confirmed ]; then say confirmed yes; else say confirmed no; ok=0; fi
 fi
