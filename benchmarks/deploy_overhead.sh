@@ -18,7 +18,7 @@ if [ "${SMOKE:-}" = 1 ]; then defaults=(1 2 16 2); else defaults=(5 40 256 4); f
 rounds=${1:-${defaults[0]}} parts=${2:-${defaults[1]}} kb=${3:-${defaults[2]}} n=${4:-${defaults[3]}}
 
 [ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="bover$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bover$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
 trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
