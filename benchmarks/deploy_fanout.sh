@@ -118,5 +118,9 @@ printf 'closure: %d parts of %d kB + a system toplevel, %s bytes (NAR); build1 -
   "$parts" "$kb" "$closure"
 printf '%-20s %9s %9s %14s %16s\n' '' 'upload' 'deploy' 'build1 tx B' 'nix_copy bytes'
 round '1 target, cache' "one$$" t1 yes
-[ "$n" = 1 ] || round "$n targets, cache" "four$$" "$targets" yes
-round "$n targets, no cache" "bare$$" "$targets" no
+if [ "$n" = 1 ]; then
+  round '1 target, no cache' "bare$$" t1 no
+else
+  round "$n targets, cache" "four$$" "$targets" yes
+  round "$n targets, no cache" "bare$$" "$targets" no
+fi
