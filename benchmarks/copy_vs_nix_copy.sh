@@ -7,14 +7,18 @@
 # destination store, then once more each when everything is already there, REPEAT times.
 # Prints the median times and their ratios.
 # Cleans up the lab on exit.
-#   benchmarks/copy_vs_nix_copy.sh [NODES=300] [BIG_KB=300] [EVERY=10] [REPEAT=3]
+#   [SMOKE=1] benchmarks/copy_vs_nix_copy.sh [NODES=300] [BIG_KB=300] [EVERY=10] [REPEAT=3]
+# SMOKE=1 (scripts/test.sh bench): 20 nodes, 16 kB, 1 run; it checks the script still runs, no figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nodes=${1:-300} big_kb=${2:-300} every=${3:-10} repeat=${4:-3}
+if [ "${SMOKE:-}" = 1 ]; then defaults=(20 16 10 1); else defaults=(300 300 10 3); fi
+nodes=${1:-${defaults[0]}} big_kb=${2:-${defaults[1]}} every=${3:-${defaults[2]}} repeat=${4:-${defaults[3]}}
 
 [ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="bcopy$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bcopy$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
 trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
 ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null

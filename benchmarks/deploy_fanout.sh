@@ -11,31 +11,39 @@
 # interface's transmit counter over the round (all traffic: SSH, Nix, Ansible's replies) and the
 # sum of nix_copy's reported bytes (NAR size of the paths the targets lacked before the copy, which
 # includes what they then substituted). Cleans up the lab on exit.
-#   [KEEP=1] benchmarks/deploy_fanout.sh [PARTS=8] [KB=512]
+#   [KEEP=1] [SMOKE=1] benchmarks/deploy_fanout.sh [PARTS=8] [KB=512] [TARGETS=4]
+# SMOKE=1 (scripts/test.sh bench): 2 parts of 16 kB, 1 target; it checks the script still runs, no figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-parts=${1:-8} kb=${2:-512}
+if [ "${SMOKE:-}" = 1 ]; then defaults=(2 16 1); else defaults=(8 512 4); fi
+parts=${1:-${defaults[0]}} kb=${2:-${defaults[1]}} n=${3:-${defaults[2]}}
+targets=$(seq -f 't%g' "$n" | paste -sd: -)
 
 [ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="bdeploy$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bdeploy$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
 # KEEP=1 leaves the lab and its state for a look afterwards.
 if [ -n "${KEEP:-}" ]; then
   trap 'echo "kept: $state; remove with: python3 tests/lab/nixlab.py down --run $run --state-dir $state/lab"' EXIT
 else
   trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
 fi
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
 ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
 
-python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" --host build1=nix_clients \
-  --host cache1=nix_caches --host t1=nix_clients,nixos_targets --host t2=nix_clients,nixos_targets \
-  --host t3=nix_clients,nixos_targets --host t4=nix_clients,nixos_targets >/dev/null
+hosts=(--host build1=nix_clients --host cache1=nix_caches)
+for t in ${targets//:/ }; do hosts+=(--host "$t=nix_clients,nixos_targets"); done
+python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" "${hosts[@]}" >/dev/null
 inv="$state/lab/inventory.yml"
+# Over tests/lab/lab-vars.yml: this lab has no nix_builders (build1 builds) and site.yml deploys nothing.
 cat >"$state/vars.yml" <<'YAML'
 nix_cache_server_http: false
 nix_cache_server_ssh_writers: [build1]
 nix_client_cache_transports: [ssh]
+nixos_deploy_build_host: build1
+nixos_deploy_file: ""
 YAML
 cat >"$state/deploy.yml" <<'YAML'
 nixos_deploy_build_on: build_host
@@ -110,5 +118,9 @@ printf 'closure: %d parts of %d kB + a system toplevel, %s bytes (NAR); build1 -
   "$parts" "$kb" "$closure"
 printf '%-20s %9s %9s %14s %16s\n' '' 'upload' 'deploy' 'build1 tx B' 'nix_copy bytes'
 round '1 target, cache' "one$$" t1 yes
-round '4 targets, cache' "four$$" 't1:t2:t3:t4' yes
-round '4 targets, no cache' "bare$$" 't1:t2:t3:t4' no
+if [ "$n" = 1 ]; then
+  round '1 target, no cache' "bare$$" t1 no
+else
+  round "$n targets, cache" "four$$" "$targets" yes
+  round "$n targets, no cache" "bare$$" "$targets" no
+fi

@@ -3,15 +3,21 @@
 # Brings up a client and two builders (2 jobs each) with site.yml, then builds 8 independent
 # derivations that each sleep 3 s, once on the farm (client max-jobs 0) and once locally with one
 # job, and prints both wall times and the speedup. Cleans up the lab on exit.
-#   benchmarks/farm_speedup.sh [JOBS=8] [SLEEP=3]
+#   [SMOKE=1] benchmarks/farm_speedup.sh [JOBS=8] [SLEEP=3]
+# SMOKE=1 (scripts/test.sh bench): 2 derivations of 1 s; it checks the script still runs, no figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jobs=${1:-8} sleep_s=${2:-3}
+if [ "${SMOKE:-}" = 1 ]; then defaults=(2 1); else defaults=(8 3); fi
+jobs=${1:-${defaults[0]}} sleep_s=${2:-${defaults[1]}}
 
-bash scripts/setup.sh >/dev/null
-export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
-run="bench$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+[ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bfarm$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
 trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
+ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
 
 python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" \
   --host client1=nix_clients --host builder1=nix_builders --host builder2=nix_builders >/dev/null

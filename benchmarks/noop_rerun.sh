@@ -10,9 +10,9 @@
 # site.yml runs from a private install of this checkout (nixkit.nix.site), so edits made meanwhile in
 # the working tree, .build or a repo-root collections/ directory do not change what is measured.
 # Cleans up the lab on exit.
-#   benchmarks/noop_rerun.sh [--rounds N] [--smoke] [--keep] [--profile]
+#   [SMOKE=1] benchmarks/noop_rerun.sh [--rounds N] [--smoke] [--keep] [--profile]
 #     --rounds N  rounds of each playbook (default 5)
-#     --smoke     one round
+#     --smoke     one round (also SMOKE=1, as scripts/test.sh bench runs it)
 #     --keep      leave the lab and the logs; prints how to remove them
 #     --profile   one more site.yml no-op with ansible-core's junit callback, then its costliest tasks
 set -euo pipefail
@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 
 usage() { sed -n '/^#   benchmarks/,/^#     --profile/s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"; }
 rounds=5 keep='' profile=''
+[ "${SMOKE:-}" = 1 ] && rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) [ $# -ge 2 ] || usage; rounds=$2; shift 2 ;;
@@ -34,7 +35,7 @@ done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds wants a positive number, not '$rounds'" >&2; exit 2; }
 
 [ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="bnoop$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bnoop$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
 if [ -n "$keep" ]; then
   trap 'echo "kept: $state; remove with: python3 tests/lab/nixlab.py down --run $run --state-dir $state/lab"' EXIT
 else

@@ -3,6 +3,7 @@
 #   scripts/test.sh                 everything (what CI runs)
 #   scripts/test.sh unit lint       only those stages
 #   MOLECULE_SCENARIOS="nix_conf" scripts/test.sh molecule
+#   scripts/test.sh bench           every benchmarks/*.sh in its smoke size (SMOKE=1)
 # Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$stage"
 set -uo pipefail
@@ -102,8 +103,21 @@ stage_molecule() {
   return "$failed"
 }
 
+stage_bench() {
+  # Every benchmark in its smoke size (SMOKE=1): it must still run; no figure is checked. Their lab
+  # runs are named after this run (removed with it) and their files live in $work.
+  local script failed=0 start
+  for script in benchmarks/*.sh; do
+    echo "--- benchmark (smoke): $script"
+    start=$SECONDS
+    SMOKE=1 NIXKIT_LAB_PREFIX="$run_id" TMPDIR="$work" bash "$script" || { echo "FAILED: $script"; failed=1; }
+    echo "--- $script: $((SECONDS - start)) s"
+  done
+  return "$failed"
+}
+
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build molecule bench)
 declare -A result
 overall=0
 for stage in "${stages[@]}"; do

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): what a deploy with the collection costs over the Nix work it does (issue 12).
+# Brings up build1 and t1..tN (nixos_targets; no site.yml, only `substituters =`) and a synthetic system:
+# PARTS paths of KB kB that stay, one that changes every round and the toplevel (/bin/sh only, no nixpkgs),
+# so each deploy brings 2 new paths, as a configuration change does. Alternating rounds, each a new system:
+#   by hand:    the four commands of a remote nixos-rebuild, over ssh as root from this machine (ControlMaster
+#               as nixos-rebuild's): nix-build on build1, nix copy build1 -> ssh://root@TARGET,
+#               nix-env -p /nix/var/nix/profiles/system --set, switch-to-configuration switch;
+#               for N targets one build, then the other three per target, the targets in parallel.
+#   collection: ansible-playbook playbooks/deploy.yml (build host build1, no health checks), 1 or N targets.
+# Checks each target runs the new system, prints every round, the medians, the difference (collection
+# minus by hand, 1 target) and the ratios. Cleans up the lab on exit.
+#   [SMOKE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
+# SMOKE=1 (scripts/test.sh bench): 1 round, 2 parts of 16 kB, 2 targets; it checks the script runs, no figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${SMOKE:-}" = 1 ]; then defaults=(1 2 16 2); else defaults=(5 40 256 4); fi
+rounds=${1:-${defaults[0]}} parts=${2:-${defaults[1]}} kb=${3:-${defaults[2]}} n=${4:-${defaults[3]}}
+
+[ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
+run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bover$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
+trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
+ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
+
+targets=() hosts=(--host build1)
+for i in $(seq "$n"); do targets+=("t$i"); hosts+=(--host "t$i=nixos_targets"); done
+python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" "${hosts[@]}" >/dev/null
+inv="$state/lab/inventory.yml"
+declare -A addr
+while read -r host ip; do addr[$host]=$ip; done < <(python3 tests/lab/nixlab.py list | awk -v r="$run" '$1 == r {print $2, $5}')
+
+on() { local host=$1; shift; python3 tests/lab/nixlab.py exec --run "$run" "$host" -- "$@"; }
+# ssh as nixos-rebuild does it (one master connection per host, kept 60 s), as root with the lab's key.
+sshto() {
+  local host=$1; shift
+  ssh -F /dev/null -i "$state/lab/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o UserKnownHostsFile="$state/lab/known_hosts" -o StrictHostKeyChecking=yes \
+    -o ControlMaster=auto -o ControlPath="$state/ssh-%C" -o ControlPersist=60 "root@${addr[$host]}" "$@"
+}
+now() { date +%s.%N; }
+
+# No substituters (no internet in the lab); nix-command on; build1's root may log in to the targets' root.
+for host in build1 "${targets[@]}"; do
+  on "$host" sh -c 'printf "substituters =\nexperimental-features = nix-command\n" >> /etc/nix/nix.conf && systemctl restart nix-daemon.service'
+done
+on build1 ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
+for t in "${targets[@]}"; do
+  on build1 cat /root/.ssh/id_ed25519.pub | on "$t" sh -c 'cat >> /root/.ssh/authorized_keys'
+  on "$t" cat /etc/ssh/ssh_host_ed25519_key.pub | awk -v a="${addr[$t]}" '{print a, $1, $2}' |
+    on build1 sh -c 'cat >> /root/.ssh/known_hosts'
+done
+
+on build1 sh -c "cat > /root/bench.nix" <<NIX
+{ salt }:
+let
+  part = name: builtins.derivation {
+    name = "part-\${name}";
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    PATH = "/bin:/usr/bin";
+    args = [ "-c" "mkdir \$out && head -c ${kb}000 /dev/urandom > \$out/blob" ];
+  };
+  parts = builtins.genList (i: part (toString i)) ${parts} ++ [ (part "config-\${salt}") ];
+  script = ''
+    #!/bin/sh
+    top=\$(dirname "\$(dirname "\$(readlink -f "\$0")")")
+    case "\$1" in switch|test) ln -sfn "\$top" /run/current-system ;; esac
+  '';
+in {
+  system = builtins.derivation {
+    name = "nixos-system-bench-\${salt}";
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    PATH = "/bin:/usr/bin";
+    inherit parts script;
+    args = [ "-c" "mkdir -p \$out/bin && echo \$parts > \$out/parts && printf '%s' \"\$script\" > \$out/bin/switch-to-configuration && chmod 755 \$out/bin/switch-to-configuration" ];
+  };
+}
+NIX
+cat >"$state/deploy.yml" <<YAML
+nixos_deploy_build_on: build_host
+nixos_deploy_build_host: build1
+nixos_deploy_file: /root/bench.nix
+nixos_deploy_attr: system
+nixos_deploy_build_options: {substituters: []}
+nixos_deploy_health_checks: []
+nixos_deploy_report_path: $state/report.json
+YAML
+
+took=0
+by_hand() {  # salt, targets...; sets took
+  local salt=$1 t0 top t pids=() ok=0 pid
+  shift
+  t0=$(now)
+  top=$(sshto build1 nix-build --no-out-link --argstr salt "$salt" -A system /root/bench.nix 2>"$state/build.err") ||
+    { cat "$state/build.err" >&2; exit 1; }
+  for t in "$@"; do
+    (sshto build1 nix copy --to "ssh://root@${addr[$t]}" "$top" &&
+      sshto "$t" nix-env -p /nix/var/nix/profiles/system --set "$top" &&
+      sshto "$t" "$top/bin/switch-to-configuration" switch) >"$state/hand-$t.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || ok=1; done
+  took=$(python3 -c "print('%.2f' % ($(now) - $t0))")
+  [ "$ok" = 0 ] || { cat "$state"/hand-*.log >&2; echo "FAIL: deploy by hand of $salt" >&2; exit 1; }
+}
+collection() {  # salt, targets...; sets took
+  local salt=$1 t0 limit
+  shift
+  limit=$(IFS=:; echo "$*")
+  t0=$(now)
+  ansible-playbook -i "$inv" -e @"$state/deploy.yml" -e "{\"nixos_deploy_argstr\": {\"salt\": \"$salt\"}}" \
+    --limit "$limit" playbooks/deploy.yml >"$state/deploy.log" 2>&1 ||
+    { tail -40 "$state/deploy.log" >&2; echo "FAIL: playbooks/deploy.yml of $salt" >&2; exit 1; }
+  took=$(python3 -c "print('%.2f' % ($(now) - $t0))")
+}
+running() {  # salt, targets...: each target's /run/current-system is that system
+  local salt=$1 t
+  shift
+  for t in "$@"; do
+    sshto "$t" readlink -f /run/current-system | grep -q -- "-nixos-system-bench-$salt\$" ||
+      { echo "FAIL: $t does not run the system $salt" >&2; exit 1; }
+  done
+}
+
+# Warm-up (not timed): the parts that stay reach every target, both ways open their connections.
+collection "warm$$" "${targets[@]}" && running "warm$$" "${targets[@]}"
+by_hand "warmh$$" "${targets[@]}" && running "warmh$$" "${targets[@]}"
+closure=$(on build1 sh -c "nix path-info --closure-size \$(nix-build --no-out-link --argstr salt warmh$$ -A system /root/bench.nix 2>/dev/null) | awk '{print \$2}'")
+printf 'lab: build1 and %d targets; closure: %d parts of %d kB + 1 new part + toplevel, %s bytes (NAR); a deploy brings 2 new paths\n' \
+  "$n" "$parts" "$kb" "$closure"
+printf 'load before: %s on %s CPUs\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+printf '%-7s %11s %13s %11s %13s\n' round 'by hand 1' 'collection 1' "by hand $n" "collection $n"
+h1=() c1=() hn=() cn=()
+for ((r = 1; r <= rounds; r++)); do
+  by_hand "h1r$r$$" t1 && running "h1r$r$$" t1 && h1+=("$took")
+  collection "c1r$r$$" t1 && running "c1r$r$$" t1 && c1+=("$took")
+  by_hand "hnr$r$$" "${targets[@]}" && running "hnr$r$$" "${targets[@]}" && hn+=("$took")
+  collection "cnr$r$$" "${targets[@]}" && running "cnr$r$$" "${targets[@]}" && cn+=("$took")
+  printf '%-7s %9s s %11s s %9s s %11s s\n' "$r" "${h1[-1]}" "${c1[-1]}" "${hn[-1]}" "${cn[-1]}"
+done
+printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$n" "${h1[*]}" "${c1[*]}" "${hn[*]}" "${cn[*]}" <<'PY'
+import statistics, sys
+n = sys.argv[1]
+h1, c1, hn, cn = (statistics.median(float(t) for t in arg.split()) for arg in sys.argv[2:])
+print('%-7s %9.2f s %11.2f s %9.2f s %11.2f s' % ('median', h1, c1, hn, cn))
+print('collection - by hand, 1 target: %.2f s' % (c1 - h1))
+print('collection / by hand: 1 target %.1fx, %s targets %.1fx' % (c1 / h1, n, cn / hn))
+print('%s targets in parallel / 1 target: collection %.2fx, by hand %.2fx' % (n, cn / c1, hn / h1))
+PY
