@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nix_cache_server on NixOS says what it says on Debian: the module's definitions and the Debian
+files are rendered from the same inputs (the role's vars/main.yml and templates, with a fake
+``__nix_cache_server`` as nixkit.nix.estate returns it) and compared."""
+
+import configparser
+import os
+import re
+
+import pytest
+import yaml
+from jinja2 import Environment
+from jinja2.nativetypes import NativeEnvironment
+
+from ansible.plugins.filter.core import FilterModule as CoreFilters
+from ansible.plugins.test.core import TestModule as CoreTests
+
+from ansible_collections.nixkit.nix.plugins.module_utils import _nix_conf
+from ansible_collections.nixkit.nix.plugins.module_utils._nixos_module import check, render
+from ansible_collections.nixkit.nix.tests.unit.plugins.module_utils.test_nixos_render import nixos_conf_value
+
+ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'nix_cache_server')
+WRITER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIWriterKeyWriterKeyWriterKeyWriterKey00 root@client1'
+READER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReaderKeyReaderKeyReaderKeyReaderKey00 root@client2'
+EXTRA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExtraKeyExtraKeyExtraKeyExtraKeyExtra0 laptop'
+
+
+def environment(native):
+    env = (NativeEnvironment if native else Environment)(trim_blocks=True)
+    env.filters.update(CoreFilters().filters())
+    env.tests.update(CoreTests().tests())
+    return env
+
+
+def fake_inputs(nixos, ssh=True, http=True, auth=True, gc=True, protocol='ssh', writers=True):
+    """The role's defaults, facts of its preflight and the estate's typed view."""
+    with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
+        context = {k: v for k, v in yaml.safe_load(handle).items() if '{{' not in str(v)}
+    context.update(
+        inventory_hostname='cache1', nix_cache_server_key_name='cache1-1', ansible_check_mode=False,
+        __nix_cache_server_nixos_marker={'stat': {'exists': nixos}},
+        __nix_cache_server_nix_store={'rc': 0, 'stdout': '/run/current-system/sw/bin/nix-store' if nixos
+                                      else '/usr/bin/nix-store'},
+        __nix_cache_server={
+            'writer_keys': [WRITER] if writers else [], 'reader_keys': [READER, EXTRA],
+            'upload_keys': ['client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='] if writers else [],
+            'args': {'ssh': ssh, 'ssh_protocol': protocol, 'http': http, 'http_auth': auth, 'http_port': 8080,
+                     'gc': gc, 'nixos_rebuild': True, 'nixos_rebuild_command': ['nixos-rebuild', 'switch'],
+                     'retention_days': 30}})
+    return context
+
+
+def role_vars(context):
+    """vars/main.yml rendered in order, as Ansible templates them (strings inside maps too)."""
+    env = environment(native=True)
+    with open(os.path.join(ROLE, 'vars', 'main.yml')) as handle:
+        raw = yaml.safe_load(handle)
+
+    def template(data):
+        if isinstance(data, str) and '{{' in data:
+            return env.from_string(data).render(**context)
+        if isinstance(data, dict):
+            return {k: template(v) for k, v in data.items()}
+        return data
+
+    for name, data in raw.items():
+        context[name] = template(data)
+    return context
+
+
+def role_template(name, context):
+    with open(os.path.join(ROLE, 'templates', name)) as handle:
+        return environment(native=False).from_string(handle.read()).render(ansible_managed='managed', **context)
+
+
+def unit_file(text):
+    parser = configparser.ConfigParser(interpolation=None, delimiters=('=',))
+    parser.optionxform = str
+    parser.read_string(text)
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+def nixos_unit_value(data):
+    """How nixpkgs' systemd-lib renders a serviceConfig/timerConfig value (recorded, 2026)."""
+    return ('true' if data else 'false') if isinstance(data, bool) else str(data)
+
+
+@pytest.mark.parametrize('protocol', ['ssh', 'ssh-ng'])
+@pytest.mark.parametrize('writers', [True, False])
+def test_nixos_and_debian_say_the_same(protocol, writers):
+    nixos = role_vars(fake_inputs(True, protocol=protocol, writers=writers))
+    debian = role_vars(fake_inputs(False, protocol=protocol, writers=writers))
+    definitions = nixos['__nix_cache_server_nixos_definitions']
+    check(definitions)  # only recorded options, with their types
+    text = render(definitions, 'test')
+    assert '"/etc/nix/nixkit-cache/cache1-1.sec"' in text  # a string: the secret never enters the store
+
+    # Nix settings: one composition, the same in nix.conf whichever way it is written.
+    settings = debian['__nix_cache_server_nix_settings']
+    assert definitions['nix.settings'] == settings == nixos['__nix_cache_server_nix_settings']
+    plain = _nix_conf.effective(_nix_conf.apply([], settings)[0])
+    assert plain == {k: nixos_conf_value(v) for k, v in definitions['nix.settings'].items()}
+    assert settings['extra-secret-key-files'] == ['/etc/nix/nixkit-cache/cache1-1.sec']
+
+    # SSH: the same keys, each restricted; NixOS forces one command on all, so write is all or none.
+    lines = debian['__nix_cache_server_key_lines']
+    assert [re.sub(r'^restrict,command="[^"]*" ', '', line) for line in lines] == \
+        [re.sub(r'^restrict ', '', key) for key in definitions['nix.sshServe.keys']] == \
+        ([WRITER] if writers else []) + [READER, EXTRA]
+    assert all(line.startswith('restrict,command="/usr/bin/nix-') for line in lines)
+    assert all(key.startswith('restrict ssh-') for key in definitions['nix.sshServe.keys'])
+    assert definitions['nix.sshServe.protocol'] == protocol
+    assert definitions.get('nix.sshServe.write', False) is writers
+    assert 'nix.sshServe.trusted' not in definitions
+    assert any('--write' in line for line in lines) is (writers and protocol == 'ssh')
+
+
+def test_the_http_site_is_the_same():
+    nixos = role_vars(fake_inputs(True))
+    debian = role_vars(fake_inputs(False))
+    conf = role_template('nginx-nixkit-cache.conf.j2', debian)
+    vhost = nixos['__nix_cache_server_nixos_definitions']['services.nginx.virtualHosts.nixkit-cache']
+    assert nixos['__nix_cache_server_nixos_definitions']['services.nginx.enable'] is True
+    assert re.search(r'listen (\d+);', conf).group(1) == str(vhost['listen'][0]['port']) == '8080'
+    assert re.search(r'root (\S+);', conf).group(1) == vhost['root'] == '/var/cache/nixkit/binary-cache'
+    assert re.search(r'try_files (.+);', conf).group(1) == vhost['locations']['/']['tryFiles']
+    assert re.search(r'auth_basic_user_file (\S+);', conf).group(1) == '/etc/nginx/nixkit-cache.htpasswd'
+    # Outside the store and outside /etc/nginx on NixOS; the port is opened in NixOS's firewall.
+    assert vhost['basicAuthFile'] == '/var/lib/nixkit/nixkit-cache.htpasswd'
+    assert nixos['__nix_cache_server_nixos_definitions']['networking.firewall.allowedTCPPorts'] == [8080]
+    open_nixos = role_vars(fake_inputs(True, auth=False))['__nix_cache_server_nixos_definitions']
+    open_debian = role_template('nginx-nixkit-cache.conf.j2', role_vars(fake_inputs(False, auth=False)))
+    assert 'basicAuthFile' not in open_nixos['services.nginx.virtualHosts.nixkit-cache']
+    assert 'auth_basic' not in open_debian
+
+
+def test_the_retention_units_are_the_same():
+    nixos = role_vars(fake_inputs(True))
+    debian = role_vars(fake_inputs(False))
+    definitions = nixos['__nix_cache_server_nixos_definitions']
+    service, timer = definitions['systemd.services.nixkit-cache-gc'], definitions['systemd.timers.nixkit-cache-gc']
+    plain_service = unit_file(role_template('nixkit-cache-gc.service.j2', debian))
+    plain_timer = unit_file(role_template('nixkit-cache-gc.timer.j2', debian))
+    assert plain_service['Unit'] == {'Description': service['description'], 'After': ' '.join(service['after'])}
+    assert plain_timer['Unit'] == {'Description': timer['description']}
+    assert plain_timer['Install'] == {'WantedBy': ' '.join(timer['wantedBy'])}
+    assert {k: nixos_unit_value(v) for k, v in timer['timerConfig'].items()} == plain_timer['Timer']
+    assert plain_timer['Timer']['OnCalendar'] == 'daily' and plain_timer['Timer']['Persistent'] == 'true'
+    # The same unit but for where the script is: NixOS keeps it writable under /var/lib.
+    nixos_service = {k: nixos_unit_value(v) for k, v in service['serviceConfig'].items()}
+    assert nixos_service.pop('ExecStart') == '/var/lib/nixkit/nixkit-cache-gc'
+    assert plain_service['Service'].pop('ExecStart') == '/usr/local/sbin/nixkit-cache-gc'
+    assert nixos_service == plain_service['Service']
+
+
+def test_what_is_off_is_not_in_the_module():
+    definitions = role_vars(fake_inputs(True, ssh=False, http=False, gc=False))['__nix_cache_server_nixos_definitions']
+    assert sorted(definitions) == ['nix.settings']
+    check(definitions)
+
+
+def test_the_rebuild_is_run_only_when_asked():
+    context = fake_inputs(True)
+    context['__nix_cache_server']['args']['nixos_rebuild'] = False
+    assert role_vars(context)['__nix_cache_server_nixos_rebuild'] == []
+    assert role_vars(fake_inputs(True))['__nix_cache_server_nixos_rebuild'] == ['nixos-rebuild', 'switch']
