@@ -19,9 +19,9 @@ NIX_CHECKED_ROLES = ('nix_builder', 'nix_client', 'nix_cache_server')
 
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
-    view=dict(type='str', default='main', choices=['main', 'netrc']),
+    view=dict(type='str', default='main', choices=['main', 'netrc', 'plan']),
     fetched=dict(type='list', elements='raw', default=[]),
-    probes=dict(type='list', elements='raw', default=[]),
+    down=dict(type='list', elements='raw', default=[]),
 )
 
 
@@ -46,7 +46,13 @@ class ActionModule(ActionBase):
         except role_args.RoleArgsError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
 
-        if role in NIX_CHECKED_ROLES:
+        if params['view'] == 'plan':
+            try:
+                return self._plan(role, args, task_vars)
+            except estate.EstateError as exc:
+                return dict(failed=True, changed=False, msg=str(exc))
+
+        if role in NIX_CHECKED_ROLES and params['view'] == 'main':
             problem = estate.nix_version_problem(self._nix_version(), role, host)
             if problem:
                 return dict(failed=True, changed=False, msg=problem)
@@ -54,14 +60,58 @@ class ActionModule(ActionBase):
         groups = task_vars.get('groups') or {}
         try:
             descriptors, unreachable = self._descriptors(task_vars, params['fetched'])
-            unreachable.update(self._down(params['probes']))
+            unreachable.update(self._down(params['down']))
             view = self._view(role, params['view'], host, groups, task_vars, descriptors, args, unreachable)
         except estate.EstateError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
         if params['view'] == 'netrc':
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
-        return dict(view, changed=False, args=role_args.public(role, args))
+        result = dict(view, changed=False, args=role_args.public(role, args))
+        warning = self._not_yet(role, view)
+        if warning:
+            result['warnings'] = [warning]
+        return result
+
+    def _plan(self, role, args, task_vars):
+        """Which descriptors the role must read from their hosts, and which of those hosts are down.
+
+        Run once per play (run_once): the reads are delegated to the hosts in ``read``; the hosts in
+        ``down`` (their SSH port did not answer the controller) are not read but named by the view."""
+        groups = task_vars.get('groups') or {}
+        hostvars = task_vars.get('hostvars') or {}
+        published = dict((host, set(kinds)) for host, kinds in self._published(hostvars).items())
+        reads = estate.descriptor_reads(role, groups, args, published)
+        connections = {}
+        for read in reads:
+            if read['host'] in hostvars and read['host'] not in connections:
+                hv = hostvars[read['host']]
+                connections[read['host']] = {name: self._templar.template(hv.get(name))
+                                             for name in estate.CONNECTION_VARIABLES if name in hv}
+        targets = {}
+        for host in connections:
+            target = estate.controller_ssh(host, connections)
+            if target:
+                targets[host] = target
+        timeout = args.get('nix_client_preflight_timeout') or estate.PROBE_TIMEOUT
+        down = estate.probe_ports(targets, timeout)
+        return dict(
+            changed=False,
+            read=[r for r in reads if r['host'] not in down],
+            down=[dict(r, msg=down[r['host']]) for r in reads if r['host'] in down],
+        )
+
+    @staticmethod
+    def _not_yet(role, view):
+        """A warning naming the peers that are not wired in yet, or None."""
+        if role in ('nix_builder', 'nix_cache_server') and view.get('keyless_clients'):
+            return ('Not authorized yet (no keys published; run nixkit.nix.nix_client there first): %s%s'
+                    % (', '.join(view['keyless_clients']),
+                       '; unreachable: ' + ', '.join(view['unreachable_clients']) if view.get('unreachable_clients') else ''))
+        if role == 'nix_client' and (view.get('builders_missing') or view.get('caches_missing')):
+            return ('Not used yet (no descriptor published; run nixkit.nix.nix_builder or nixkit.nix.nix_cache_server '
+                    'there first): %s' % ', '.join(view['builders_missing'] + view['caches_missing']))
+        return None
 
     def _nix_version(self):
         """The host's Nix as (major, minor, patch), or None when it has none (yet)."""
@@ -70,16 +120,24 @@ class ActionModule(ActionBase):
             'LC_ALL=C nix --version 2>/dev/null || true')
         return estate.parse_nix_version(result.get('stdout', ''))
 
-    def _descriptors(self, task_vars, fetched):
-        """Descriptors published in this run (facts) and those read from hosts (``fetched``)."""
-        hostvars = task_vars.get('hostvars') or {}
-        found, unreachable = {}, {}
+    def _published(self, hostvars):
+        """Descriptors published in this run: the facts nixkit_KIND of every host (only those templated)."""
+        found = {}
         for host in hostvars:
-            facts = self._templar.template(hostvars[host].get('ansible_facts') or {})
+            facts = hostvars[host].get('ansible_facts') or {}
+            if not isinstance(facts, dict):
+                continue
             for kind in estate.DESCRIPTOR_KINDS:
-                value = facts.get('nixkit_' + kind) if isinstance(facts, dict) else None
+                value = facts.get('nixkit_' + kind)
+                if value:
+                    value = self._templar.template(value)
                 if isinstance(value, dict) and value:
                     found.setdefault(host, {})[kind] = value
+        return found
+
+    def _descriptors(self, task_vars, fetched):
+        """Descriptors published in this run (facts) and those read from hosts (``fetched``)."""
+        found, unreachable = self._published(task_vars.get('hostvars') or {}), {}
         for result in fetched or []:
             if not isinstance(result, dict) or result.get('skipped') or not result.get('item'):
                 continue
@@ -96,15 +154,12 @@ class ActionModule(ActionBase):
         return found, unreachable
 
     @staticmethod
-    def _down(probes):
-        """Hosts whose SSH port did not answer (ansible.builtin.wait_for results; `state` means it did)."""
+    def _down(hosts):
+        """The plan's ``down`` list ({host, kind, msg}) as host -> (kind, why)."""
         down = {}
-        for result in probes or []:
-            if not isinstance(result, dict) or result.get('skipped') or 'state' in result or not result.get('item'):
-                continue
-            item = result['item']
-            host, kind = (item[0], item[1]) if isinstance(item, (list, tuple)) else (item, None)
-            down[host] = (kind, (result.get('msg') or 'its SSH port did not answer').strip())
+        for entry in hosts or []:
+            if isinstance(entry, dict) and entry.get('host'):
+                down[entry['host']] = (entry.get('kind'), (entry.get('msg') or 'its SSH port did not answer').strip())
         return down
 
     def _peer_vars(self, task_vars, hosts):

@@ -31,7 +31,11 @@ description:
     types in RV(args): C(true) from an INI inventory, C(-e key=value) or an AWX survey becomes a boolean, C(\"1\")
     a number, C(\"a,b\") a list. A value that cannot be converted fails the task naming the variable, before any
     change."
-  - Runs on the controller only; the host needs no Python and is not contacted.
+  - "Peers not wired in yet are named in a warning: a builder's or cache's clients without published keys
+    (RV(keyless_clients), and which of them are down), a client's builders and caches without a descriptor."
+  - "Runs on the controller; the host needs no Python. For roles V(nix_builder), V(nix_client) and
+    V(nix_cache_server), V(view=main) runs C(nix --version) on the host (a shell command) and fails, before any
+    change, when its Nix is older than 2.16."
 author:
   - nixkit maintainers (@nixkit)
 attributes:
@@ -54,22 +58,30 @@ options:
     description:
       - V(main) returns the typed variables and the view. V(netrc) (role V(nix_client) only) returns the HTTP caches'
         accounts of this client, passwords included, in RV(netrc); hide that task's result with C(no_log).
+      - V(plan) (roles V(nix_builder), V(nix_cache_server), V(nix_client); run it with C(run_once)) returns the
+        descriptors to read from their hosts in RV(read), those of the role's peers that are not facts of this run.
+        It first tries each of those hosts' SSH port from the controller, all at once, where the controller's
+        connection goes (C(ansible_host), else the inventory name; C(ansible_port), else 22; hosts whose
+        C(ansible_connection) is not SSH are not tried). Hosts that do not answer within 10 s (a client's
+        C(nix_client_preflight_timeout)) are left out of RV(read) and listed in RV(down), since a delegated read of a host
+        that is down would end the play. Neither the host nor any peer is changed; V(main) and V(netrc) do not run
+        C(nix --version) again for V(plan).
     type: str
-    choices: [main, netrc]
+    choices: [main, netrc, plan]
     default: main
   fetched:
     description:
       - Results of M(nixkit.nix.descriptor) with O(nixkit.nix.descriptor#module:state=read), delegated to the hosts
-        whose descriptors are not facts of this run, each with C(item) set to C({host, kind}). Hosts that could not
-        be reached are reported (a client's builder or cache that is down fails the task; a builder's client that is
-        down is listed in RV(unreachable_clients) and not authorized).
+        in RV(read) of the plan, each with C(item) set to C({host, kind}). Hosts that could not be read are reported
+        (a client's builder or cache that is down fails the task; a builder's or cache's client that is down is
+        listed in RV(unreachable_clients) and not authorized).
     type: list
     elements: raw
     default: []
-  probes:
+  down:
     description:
-      - Results of M(ansible.builtin.wait_for) (with C(failed_when=false)) for the same hosts, checked before the
-        reads. A host whose SSH port did not answer is reported as in O(fetched).
+      - RV(down) of the plan, C({host, kind, msg}) for each host whose SSH port did not answer. Reported as in
+        O(fetched).
     type: list
     elements: raw
     default: []
@@ -78,9 +90,29 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Which clients' descriptors to read (not published in this run), and which of them are down
+  nixkit.nix.estate:
+    role: nix_builder
+    view: plan
+  run_once: true
+  register: plan
+
+- name: Read them, once per play
+  nixkit.nix.descriptor:
+    kind: "{{ item.kind }}"
+    state: read
+  delegate_to: "{{ item.host }}"
+  run_once: true
+  loop: "{{ plan.read }}"
+  register: fetched
+  failed_when: false
+  check_mode: false
+
 - name: Type this role's variables and learn which clients to authorize
   nixkit.nix.estate:
     role: nix_builder
+    fetched: "{{ fetched.results }}"
+    down: "{{ plan.down }}"
   register: builder
 
 - name: Show them
@@ -173,6 +205,20 @@ ssh_config:
   description: Client view - C(ssh_config) blocks for builders and caches on other ports or with options.
   returned: role nix_client
   type: str
+read:
+  description: Plan - the descriptors to read, C({host, kind}) (and C(path) for a client's caches when
+    C(nix_client_cache_descriptor_path) is set), in inventory order; loop a delegated
+    M(nixkit.nix.descriptor) O(nixkit.nix.descriptor#module:state=read) over it.
+  returned: with O(view=plan)
+  type: list
+  elements: dict
+  sample: [{"host": "client2", "kind": "client"}]
+down:
+  description: Plan - the peers to read whose SSH port did not answer, C({host, kind, msg}); pass them to O(down).
+  returned: with O(view=plan)
+  type: list
+  elements: dict
+  sample: [{"host": "client3", "kind": "client", "msg": "nothing answered on 10.0.0.3 port 22 within 10 s"}]
 netrc:
   description: The client's HTTP cache accounts (C(machine), C(login), C(password)).
   returned: with O(view=netrc)

@@ -202,6 +202,15 @@ changed_includes:
   type: list
   elements: str
   sample: [/etc/nix/nixkit.d/cache.conf]
+differs:
+  description:
+    - Whether the file differs (or would, in check mode) from what the task asks for; the same as C(changed), and kept
+      when a task masks C(changed) with C(changed_when), as a validation run in check mode before the real write
+      does. The roles skip the write when such a validation found nothing to change.
+  returned: always
+  type: bool
+  sample: false
+  version_added: 0.3.0
 settings:
   description: Every setting the file defines after the task (or would, in check mode), with the value Nix reads.
   returned: always
@@ -321,7 +330,7 @@ def main():
                   settings=effective(lines))
     # nix.conf must stay readable by every Nix user.
     changed = apply_text(module, path, before, after, result, new_file_mode=0o644)
-    result['changed'] = changed
+    result['changed'] = result['differs'] = bool(changed)
     module.exit_json(**result)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_conf as nix_conf
@@ -117,6 +119,86 @@ def peer_ssh(host, hostvars):
             raise EstateError('nixkit_ssh_options of %s: %s needs a one-line value' % (host, name))
         clean[name] = text
     return {'name': host, 'address': address, 'port': port, 'options': clean}
+
+
+# How the controller reaches a host (what a delegated read uses): not nixkit_address / nixkit_ssh_port,
+# which say how the other Nix hosts reach it.
+CONNECTION_VARIABLES = ('ansible_host', 'ansible_port', 'ansible_connection')
+# Connections that go to an SSH port (the others, local or podman, are not probed).
+SSH_CONNECTIONS = (None, '', 'ssh', 'ansible.builtin.ssh', 'smart', 'paramiko', 'paramiko_ssh',
+                   'ansible.builtin.paramiko_ssh', 'ansible.netcommon.libssh')
+# Seconds a peer's SSH port may take to answer, unless the role has its own variable for it.
+PROBE_TIMEOUT = 10
+
+
+def controller_ssh(host, hostvars):
+    """(address, port) where the controller's SSH reaches ``host``, or None when it does not use SSH.
+
+    The same fallbacks and typing as peer_ssh: ansible_host, else the inventory name; ansible_port
+    ('2222' from INI counts), else 22."""
+    v = hostvars.get(host) or {}
+    if v.get('ansible_connection') not in SSH_CONNECTIONS:
+        return None
+    address = v.get('ansible_host') or host
+    if not isinstance(address, str) or not address.strip():
+        raise EstateError('ansible_host of %s must be a host name or address, got %r' % (host, address))
+    port = v.get('ansible_port')
+    port = 22 if port in (None, '') else _int(port, 'ansible_port', host, 1, 65535)
+    return address.strip(), port
+
+
+def descriptor_reads(role, groups, args, published):
+    """The descriptors a role must read from their hosts: [{host, kind[, path]}], in inventory order.
+
+    ``args``: the role's typed variables; ``published``: host -> kinds already known as facts of this
+    run (those hosts are not read). A builder or cache reads its clients' (a cache also its writers'
+    that are in the inventory: unknown ones are refused by cache_view); a client its builders' and
+    caches'."""
+    if role == 'nix_builder':
+        wanted = [(h, 'client') for h in members(groups, args['nix_builder_clients_group'])]
+    elif role == 'nix_cache_server':
+        inventory = set(h for hosts in groups.values() for h in hosts)
+        clients = _unique(members(groups, args['nix_cache_server_clients_group'])
+                          + [str(w).strip() for w in args['nix_cache_server_ssh_writers'] if str(w).strip() in inventory])
+        wanted = [(h, 'client') for h in clients]
+    elif role == 'nix_client':
+        wanted = ([(h, 'builder') for h in members(groups, args['nix_client_builders_group'])]
+                  + [(h, 'cache') for h in members(groups, args['nix_client_caches_group'])])
+    else:
+        return []
+    out = []
+    for host, kind in _unique(wanted):
+        if kind in (published.get(host) or ()):
+            continue
+        read = {'host': host, 'kind': kind}
+        if kind == 'cache' and args.get('nix_client_cache_descriptor_path'):
+            read['path'] = args['nix_client_cache_descriptor_path']
+        out.append(read)
+    return out
+
+
+def _probe_one(target, timeout, connect):
+    address, port = target
+    try:
+        connect((address, port), timeout).close()
+    except socket.timeout:
+        return 'nothing answered on %s port %d within %g s' % (address, port, timeout)
+    except OSError as exc:
+        return '%s port %d: %s' % (address, port, exc.strerror or exc)
+    return None
+
+
+def probe_ports(targets, timeout=PROBE_TIMEOUT, connect=socket.create_connection):
+    """The hosts whose SSH port does not take a TCP connection: {host: why}, all probed at once.
+
+    ``targets``: host -> (address, port). A delegated read of a host that is down ends the play
+    (ansible-core 2.19, even with ignore_unreachable), so such hosts are not read but named."""
+    if not targets:
+        return {}
+    hosts = list(targets)
+    with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:
+        answers = list(pool.map(lambda h: _probe_one(targets[h], timeout, connect), hosts))
+    return {h: why for h, why in zip(hosts, answers) if why}
 
 
 def _descriptor(descriptors, host, kind):

@@ -1,19 +1,167 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""How the estate action reads the probes of hosts it could not read (plugins/action/estate.py)."""
+"""The estate action's plan (which descriptors to read, which peers are down) and how it reads the
+plan back (plugins/action/estate.py)."""
 
+import socket
+import threading
+
+import pytest
+
+from ansible_collections.nixkit.nix.plugins.action import estate as action
 from ansible_collections.nixkit.nix.plugins.action.estate import ActionModule
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
 
 
-def test_a_port_that_did_not_answer_marks_its_host_down():
-    probes = [
-        {'item': 'up', 'state': 'started', 'elapsed': 0},
-        {'item': 'fresh', 'skipped': True},
-        {'item': 'gone', 'elapsed': 10, 'msg': 'Timeout when waiting for 10.0.0.9:22'},
-        {'item': ['b2', 'builder'], 'elapsed': 10, 'msg': 'Timeout when waiting for 10.0.0.8:22'},
-        'not a result',
-    ]
-    assert ActionModule._down(probes) == {
-        'gone': (None, 'Timeout when waiting for 10.0.0.9:22'),
-        'b2': ('builder', 'Timeout when waiting for 10.0.0.8:22'),
+class Templar:
+    """Values are plain already (Ansible's templar would render the inventory's Jinja)."""
+
+    def template(self, value):
+        return value
+
+
+def plugin():
+    module = ActionModule.__new__(ActionModule)
+    module._templar = Templar()
+    return module
+
+
+# The roles' defaults (defaults/main.yml) that the plan needs; Ansible passes them with the task's variables.
+DEFAULTS = {
+    'nix_builder': {'nix_builder_clients_group': 'nix_clients'},
+    'nix_cache_server': {'nix_cache_server_clients_group': 'nix_clients', 'nix_cache_server_ssh_writers': []},
+    'nix_client': {'nix_client_builders_group': 'nix_builders', 'nix_client_caches_group': 'nix_caches'},
+}
+
+
+def typed(role, **values):
+    return role_args.typed(role, dict(DEFAULTS[role], **values))
+
+
+def task_vars(groups, hostvars):
+    return {'groups': dict(groups, all=sorted(set(h for hosts in groups.values() for h in hosts))),
+            'hostvars': hostvars, 'inventory_hostname': 'b1'}
+
+
+@pytest.fixture
+def probed(monkeypatch):
+    """Record what the plan probes; hosts named in ``down`` do not answer."""
+    seen = {'targets': None, 'timeout': None, 'down': {}}
+
+    def fake(targets, timeout=estate.PROBE_TIMEOUT, connect=None):
+        seen['targets'], seen['timeout'] = dict(targets), timeout
+        return {h: 'nothing answered' for h in targets if h in seen['down']}
+    monkeypatch.setattr(action.estate, 'probe_ports', fake)
+    return seen
+
+
+def test_plan_reads_only_what_was_not_published_and_leaves_out_the_hosts_that_are_down(probed):
+    probed['down'] = {'c3'}
+    hostvars = {
+        'b1': {},
+        'c1': {'ansible_facts': {'nixkit_client': {'ssh_public_key': 'k'}}},   # published in this run
+        'c2': {'ansible_host': '10.0.0.2'},
+        'c3': {'ansible_host': '10.0.0.3', 'ansible_port': '2200'},
     }
+    args = typed('nix_builder')
+    out = plugin()._plan('nix_builder', args, task_vars({'nix_clients': ['c1', 'c2', 'c3'], 'nix_builders': ['b1']}, hostvars))
+    assert out['read'] == [{'host': 'c2', 'kind': 'client'}]
+    assert out['down'] == [{'host': 'c3', 'kind': 'client', 'msg': 'nothing answered'}]
+    assert probed['targets'] == {'c2': ('10.0.0.2', 22), 'c3': ('10.0.0.3', 2200)}
+    assert probed['timeout'] == estate.PROBE_TIMEOUT
+
+
+def test_plan_of_a_client_reads_builders_and_caches_with_its_descriptor_path_and_timeout(probed):
+    hostvars = {'c1': {}, 'b1': {'ansible_port': 2222}, 'k1': {'ansible_connection': 'local'}}
+    args = typed('nix_client', nix_client_preflight_timeout='3',
+                 nix_client_cache_descriptor_path='/srv/cache.json')
+    out = plugin()._plan('nix_client', args, task_vars({'nix_clients': ['c1'], 'nix_builders': ['b1'],
+                                                        'nix_caches': ['k1']}, hostvars))
+    assert out['read'] == [{'host': 'b1', 'kind': 'builder'}, {'host': 'k1', 'kind': 'cache', 'path': '/srv/cache.json'}]
+    assert out['down'] == []
+    # k1 is not reached over SSH: nothing to probe.
+    assert probed['targets'] == {'b1': ('b1', 2222)} and probed['timeout'] == 3
+
+
+def test_plan_of_a_cache_reads_its_writers_from_a_string_and_skips_unknown_ones(probed):
+    hostvars = {'k1': {}, 'c1': {}, 'w1': {}}
+    args = typed('nix_cache_server', nix_cache_server_ssh_writers='w1, nowhere,c1')
+    out = plugin()._plan('nix_cache_server', args, task_vars({'nix_clients': ['c1'], 'nix_caches': ['k1'],
+                                                              'other': ['w1']}, hostvars))
+    assert out['read'] == [{'host': 'c1', 'kind': 'client'}, {'host': 'w1', 'kind': 'client'}]
+
+
+def test_plan_fails_naming_a_port_that_is_not_a_number(probed):
+    args = typed('nix_builder')
+    with pytest.raises(estate.EstateError, match='ansible_port of c1'):
+        plugin()._plan('nix_builder', args, task_vars({'nix_clients': ['c1']}, {'c1': {'ansible_port': 'ssh'}}))
+
+
+def test_the_plans_down_hosts_become_unreachable_peers():
+    down = [{'host': 'gone', 'kind': 'client', 'msg': 'nothing answered on 10.0.0.9 port 22 within 10 s'},
+            {'host': 'b2', 'kind': 'builder'}, 'not an entry', {'kind': 'cache'}]
+    assert ActionModule._down(down) == {
+        'gone': ('client', 'nothing answered on 10.0.0.9 port 22 within 10 s'),
+        'b2': ('builder', 'its SSH port did not answer'),
+    }
+
+
+def test_read_results_are_keyed_by_host_whatever_their_order():
+    fetched = [
+        {'item': {'host': 'c2', 'kind': 'client'}, 'descriptor': {'ssh_public_key': 'k2'}},
+        {'item': {'host': 'c1', 'kind': 'client'}, 'failed': True, 'msg': 'Permission denied '},
+        {'item': {'host': 'k1', 'kind': 'cache', 'path': '/x'}, 'descriptor': {}},
+    ]
+    found, unreachable = plugin()._descriptors({'hostvars': {'c3': {'ansible_facts': {'nixkit_client': {'ssh_public_key': 'k3'}}}}},
+                                               fetched)
+    assert found == {'c2': {'client': {'ssh_public_key': 'k2'}}, 'c3': {'client': {'ssh_public_key': 'k3'}}}
+    assert unreachable == {'c1': ('client', 'Permission denied')}
+
+
+@pytest.mark.parametrize('role, view, says', [
+    ('nix_builder', {'keyless_clients': ['c1', 'c2'], 'unreachable_clients': ['c2']},
+     'Not authorized yet (no keys published; run nixkit.nix.nix_client there first): c1, c2; unreachable: c2'),
+    ('nix_cache_server', {'keyless_clients': ['c1'], 'unreachable_clients': []},
+     'Not authorized yet (no keys published; run nixkit.nix.nix_client there first): c1'),
+    ('nix_client', {'builders_missing': ['b1'], 'caches_missing': ['k1']}, 'there first): b1, k1'),
+    ('nix_client', {'builders_missing': [], 'caches_missing': []}, None),
+    ('nix_builder', {'keyless_clients': []}, None),
+])
+def test_peers_not_wired_in_yet_are_named_in_a_warning(role, view, says):
+    warning = ActionModule._not_yet(role, view)
+    assert warning == says if says is None or says.startswith('Not') else says in warning
+
+
+def test_probe_ports_names_a_closed_port_and_passes_an_open_one():
+    listening = socket.socket()
+    listening.bind(('127.0.0.1', 0))
+    listening.listen(1)
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        down = estate.probe_ports({'up': ('127.0.0.1', listening.getsockname()[1]), 'gone': ('127.0.0.1', closed_port)},
+                                  timeout=2)
+    finally:
+        listening.close()
+    assert list(down) == ['gone'] and ('127.0.0.1 port %d' % closed_port) in down['gone']
+
+
+def test_probe_ports_probes_all_hosts_at_once_and_names_a_timeout():
+    # Each probe waits until all three are under way: probes made one after the other break the barrier.
+    barrier = threading.Barrier(3, timeout=10)
+    timeouts = []
+
+    def slow(address, timeout):
+        timeouts.append(timeout)
+        barrier.wait()
+        raise socket.timeout()
+
+    down = estate.probe_ports({'a': ('10.0.0.1', 22), 'b': ('10.0.0.2', 2222), 'c': ('10.0.0.3', 22)}, timeout=5, connect=slow)
+    assert down == {'a': 'nothing answered on 10.0.0.1 port 22 within 5 s',
+                    'b': 'nothing answered on 10.0.0.2 port 2222 within 5 s',
+                    'c': 'nothing answered on 10.0.0.3 port 22 within 5 s'}
+    assert timeouts == [5, 5, 5]
+    assert estate.probe_ports({}) == {}

@@ -43,6 +43,16 @@ def test_check_real_check_real(capsys, conf):
     assert again['settings'] == {'max-jobs': '4', 'trusted-users': 'root'}
 
 
+def test_differs_says_what_changed_says_for_a_validation_whose_changed_is_masked(capsys, conf):
+    """The roles validate in check mode (changed_when: false) and skip the write when ``differs`` is false."""
+    args = dict(path=str(conf), settings={'max-jobs': 4})
+    assert run(capsys, _ansible_check_mode=True, **args)['differs'] is True
+    assert run(capsys, **args)['differs'] is True
+    assert run(capsys, _ansible_check_mode=True, **args)['differs'] is False
+    conf.chmod(0o600)
+    assert run(capsys, _ansible_check_mode=True, mode='0644', **args)['differs'] is True
+
+
 def test_invalid_value_writes_nothing(capsys, conf):
     result = run(capsys, path=str(conf), settings={'max-jobs': 4, 'require-sigs': 'perhaps'})
     assert result['failed'] and result['rc'] == 1

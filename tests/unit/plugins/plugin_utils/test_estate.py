@@ -220,3 +220,47 @@ def test_old_nix_is_refused_before_anything_changes():
     assert 'nix_install_method=installer' in problem and 'Nothing was changed' in problem
     assert estate.nix_version_problem((2, 16, 0), 'nix_client', 'c1') is None
     assert estate.nix_version_problem(None, 'nix_client', 'c1') is None  # no Nix: the role says so itself
+
+
+# Which descriptors a role reads from their hosts (the estate action's plan), and how the
+# controller reaches those hosts to probe them first.
+
+@pytest.mark.parametrize('hostvars, expected', [
+    ({}, ('c1', 22)),
+    ({'ansible_host': '10.0.0.5'}, ('10.0.0.5', 22)),
+    ({'ansible_host': '10.0.0.5', 'ansible_port': '2222'}, ('10.0.0.5', 2222)),  # INI: a string
+    ({'ansible_port': 2200, 'ansible_connection': 'ssh'}, ('c1', 2200)),
+    ({'ansible_port': ''}, ('c1', 22)),
+    # What other Nix hosts use does not change how the controller gets there.
+    ({'ansible_host': '10.0.0.5', 'nixkit_address': '192.168.1.5', 'nixkit_ssh_port': '2222'}, ('10.0.0.5', 22)),
+    ({'ansible_connection': 'local'}, None),
+    ({'ansible_connection': 'community.general.podman'}, None),
+])
+def test_controller_ssh(hostvars, expected):
+    assert estate.controller_ssh('c1', {'c1': hostvars}) == expected
+
+
+@pytest.mark.parametrize('port', ['ssh', '0', '70000', True])
+def test_controller_ssh_refuses_a_port_naming_the_variable(port):
+    with pytest.raises(estate.EstateError, match='ansible_port of c1'):
+        estate.controller_ssh('c1', {'c1': {'ansible_port': port}})
+
+
+def test_descriptor_reads_per_role():
+    groups = {'nix_clients': ['c1', 'dual', 'c2'], 'nix_builders': ['dual', 'b2'], 'nix_caches': ['k1'],
+              'other': ['w1']}
+    published = {'c1': {'client'}, 'dual': {'client', 'builder'}}
+    builder = {'nix_builder_clients_group': 'nix_clients'}
+    assert estate.descriptor_reads('nix_builder', groups, builder, published) == [{'host': 'c2', 'kind': 'client'}]
+    cache = {'nix_cache_server_clients_group': 'nix_clients', 'nix_cache_server_ssh_writers': ['w1', 'c2', 'gone']}
+    assert estate.descriptor_reads('nix_cache_server', groups, cache, published) == [
+        {'host': 'c2', 'kind': 'client'}, {'host': 'w1', 'kind': 'client'}]
+    client = {'nix_client_builders_group': 'nix_builders', 'nix_client_caches_group': 'nix_caches',
+              'nix_client_cache_descriptor_path': None}
+    assert estate.descriptor_reads('nix_client', groups, client, published) == [
+        {'host': 'b2', 'kind': 'builder'}, {'host': 'k1', 'kind': 'cache'}]
+    # Custom group names, a group with no hosts, a group that does not exist.
+    assert estate.descriptor_reads('nix_builder', dict(groups, farm_clients=[]),
+                                   {'nix_builder_clients_group': 'farm_clients'}, {}) == []
+    assert estate.descriptor_reads('nix_builder', groups, {'nix_builder_clients_group': 'nope'}, {}) == []
+    assert estate.descriptor_reads('nix_install', groups, {}, {}) == []
