@@ -59,8 +59,8 @@ options:
   retries:
     description:
       - How many more times to try, after 1, 2, 4... seconds, when the server dropped the connection before
-        the key exchange (RV(cause) V(overloaded): sshd's C(MaxStartups) when many hosts connect at once).
-        Other failures are reported at once.
+        the key exchange (RV(cause) V(overloaded), as sshd does beyond C(MaxStartups) when many hosts connect
+        at once). Other failures are reported at once.
     type: int
     default: 3
 notes:

@@ -162,7 +162,8 @@ if { [ "$MODE" = switch ] || [ "$MODE" = test ]; } && [ -f "$STORE/switch-inhibi
     if [ "$ON_INHIBITED" = boot ] && [ "$MODE" = switch ]; then
       MODE=boot; say action boot
     else
-      say error "the new system changes switch inhibitors ($INHIBITORS): it can only be activated by a reboot; nothing was changed (on_inhibited=boot registers it for the next boot)"
+      say error "the new system changes switch inhibitors ($INHIBITORS): only a reboot can activate it;\
+ nothing was changed (on_inhibited=boot registers it for the next boot)"
       say phase done; exit 0
     fi
   fi
