@@ -43,13 +43,15 @@ sshto() {
 }
 now() { date +%s.%N; }
 
-# No substituters (no internet in the lab); nix-command on; build1's root may log in to the targets' root.
+# No substituters (no internet in the lab); nix-command on. By hand, build1's root logs in to the targets'
+# root with a key of its own (id_byhand, unrestricted, as a hand-written setup has it): the collection binds
+# build1's default key on the targets to an untrusted daemon session, which the legacy ssh:// copy cannot use.
 for host in build1 "${targets[@]}"; do
   on "$host" sh -c 'printf "substituters =\nexperimental-features = nix-command\n" >> /etc/nix/nix.conf && systemctl restart nix-daemon.service'
 done
-on build1 ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
+on build1 ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_byhand
 for t in "${targets[@]}"; do
-  on build1 cat /root/.ssh/id_ed25519.pub | on "$t" sh -c 'cat >> /root/.ssh/authorized_keys'
+  on build1 cat /root/.ssh/id_byhand.pub | on "$t" sh -c 'cat >> /root/.ssh/authorized_keys'
   on "$t" cat /etc/ssh/ssh_host_ed25519_key.pub | awk -v a="${addr[$t]}" '{print a, $1, $2}' |
     on build1 sh -c 'cat >> /root/.ssh/known_hosts'
 done
@@ -99,7 +101,7 @@ by_hand() {  # salt, targets...; sets took
   top=$(sshto build1 nix-build --no-out-link --argstr salt "$salt" -A system /root/bench.nix 2>"$state/build.err") ||
     { cat "$state/build.err" >&2; exit 1; }
   for t in "$@"; do
-    (sshto build1 nix copy --to "ssh://root@${addr[$t]}" "$top" &&
+    (sshto build1 nix copy --to "ssh://root@${addr[$t]}?ssh-key=/root/.ssh/id_byhand" "$top" &&
       sshto "$t" nix-env -p /nix/var/nix/profiles/system --set "$top" &&
       sshto "$t" "$top/bin/switch-to-configuration" switch) >"$state/hand-$t.log" 2>&1 &
     pids+=($!)
