@@ -87,6 +87,39 @@ stage_build() {
   echo "build: $(basename "$out"/nixkit-nix-*.tar.gz) installs; ansible-doc shows its module and role"
 }
 
+stage_docs() {
+  # The docs site (docs/site): guides (docs/guides), the module, plugin and role reference from
+  # antsibull-docs, the release notes from antsibull-changelog; sphinx-build -W fails on any warning.
+  # Its tools live in a venv of their own (they pin Sphinx and docutils); nothing in the checkout changes.
+  local venv="$root/.build/docs-venv"
+  if [ ! -x "$venv/bin/antsibull-docs" ] || [ ! -x "$venv/bin/antsibull-changelog" ]; then
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q 'antsibull-docs>=2.16,<3' 'antsibull-changelog>=0.29' sphinx \
+      'sphinx-ansible-theme>=0.9' ansible-pygments myst-parser 2>&1 | grep -v 'is ignored: it is neither'
+    [ -x "$venv/bin/antsibull-docs" ] && [ -x "$venv/bin/antsibull-changelog" ] || return 1
+  fi
+  local out="$work/docs" src="$work/docs/src"
+  mkdir -p "$src/guides" "$src/collections" "$out/changelog"
+  chmod og-w "$src/collections"  # antsibull-docs writes only into a directory no one else may write to
+  cp -r docs/site/rst/. "$src/" && cp docs/guides/*.md "$src/guides/" || return 1
+  # Release notes: lint the fragments here, release them in a copy (release deletes the fragments).
+  "$venv/bin/antsibull-changelog" lint || { echo "docs: changelogs/fragments fail antsibull-changelog lint"; return 1; }
+  git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$out/changelog"
+  local version
+  version=$(sed -n 's/^version: *//p' galaxy.yml)
+  (cd "$out/changelog" && "$venv/bin/antsibull-changelog" release --version "$version" 2>&1 |
+     grep -v 'Found no release_summary section') || true
+  [ -s "$out/changelog/CHANGELOG.rst" ] || { echo "docs: antsibull-changelog wrote no release notes"; return 1; }
+  cp "$out/changelog/CHANGELOG.rst" "$src/changelog.rst"
+  # The reference, from the collection as installed (scripts/setup.sh put this checkout there).
+  ANSIBLE_COLLECTIONS_PATH="$root/.build/collections" "$venv/bin/antsibull-docs" \
+    --config-file docs/site/antsibull-docs.cfg collection --use-current --squash-hierarchy \
+    --fail-on-error --dest-dir "$src/collections" nixkit.nix >"$out/antsibull-docs.log" 2>&1 ||
+    { cat "$out/antsibull-docs.log"; return 1; }
+  "$venv/bin/sphinx-build" -W --keep-going -q -b html -c docs/site "$src" "$out/html" || return 1
+  echo "docs: site built without warnings ($(find "$out/html" -name '*.html' | wc -l) pages); release notes $version"
+}
+
 stage_molecule() {
   # Scenario hosts are named after this run (see extensions/molecule/*/create.yml).
   export NIXKIT_LAB_PREFIX="$run_id"
@@ -117,7 +150,7 @@ stage_bench() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build molecule bench)
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule bench)
 declare -A result
 overall=0
 for stage in "${stages[@]}"; do
