@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write each role's README.md from its meta/argument_specs.yml.
 
-    scripts/role_readmes.py            (re)write roles/*/README.md
-    scripts/role_readmes.py --check    exit 1 naming every README that differs from its spec
+    python3 scripts/role_readmes.py            (re)write roles/*/README.md
+    python3 scripts/role_readmes.py --check    exit 1 naming every README that differs from its spec
 
 A README has a generated part between two marker lines; everything outside it is kept as written
 (a role's hand-written prose goes above the markers). A README without markers gets a title and the
@@ -175,7 +174,7 @@ def main(argv=None):
                 handle.write(wanted)
             print('wrote %s' % rel)
     if drift:
-        print('%s differ from meta/argument_specs.yml: run scripts/role_readmes.py' % ', '.join(drift))
+        print('%s differ from meta/argument_specs.yml: run python3 scripts/role_readmes.py' % ', '.join(drift))
         return 1
     return 0
 

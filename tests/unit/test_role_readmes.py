@@ -26,8 +26,8 @@ def test_every_role_is_covered():
 @pytest.mark.parametrize('role', ROLES)
 def test_readme_matches_argument_specs(role):
     path, current, wanted = role_readmes.expected(ROOT, role)
-    assert current is not None, '%s is missing: run scripts/role_readmes.py' % os.path.relpath(path, ROOT)
-    assert current == wanted, '%s differs from its meta/argument_specs.yml: run scripts/role_readmes.py' % (
+    assert current is not None, '%s is missing: run python3 scripts/role_readmes.py' % os.path.relpath(path, ROOT)
+    assert current == wanted, '%s differs from its meta/argument_specs.yml: run python3 scripts/role_readmes.py' % (
         os.path.relpath(path, ROOT))
 
 
