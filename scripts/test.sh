@@ -99,9 +99,15 @@ stage_docs() {
     [ -x "$venv/bin/antsibull-docs" ] && [ -x "$venv/bin/antsibull-changelog" ] || return 1
   fi
   local out="$work/docs" src="$work/docs/src"
-  mkdir -p "$src/guides" "$src/collections" "$out/changelog"
+  mkdir -p "$src/docs/guides" "$src/collections" "$out/changelog"
   chmod og-w "$src/collections"  # antsibull-docs writes only into a directory no one else may write to
-  cp -r docs/site/rst/. "$src/" && cp docs/guides/*.md "$src/guides/" || return 1
+  cp -r docs/site/rst/. "$src/" && cp docs/guides/*.md "$src/docs/guides/" || return 1
+  # Files of the checkout a guide links to (](../../playbooks/deploy.yml)) become downloads of the site.
+  local link
+  for link in $(grep -ho '](\.\./[^)#[:space:]]*' docs/guides/*.md | cut -c3- | sort -u); do
+    link=$(realpath -m --relative-to=. "docs/guides/$link")
+    case $link in *.md | *.rst) ;; *) [ ! -f "$link" ] || cp --parents "$link" "$src/" ;; esac
+  done
   # Release notes: lint the fragments here, release them in a copy (release deletes the fragments).
   "$venv/bin/antsibull-changelog" lint || { echo "docs: changelogs/fragments fail antsibull-changelog lint"; return 1; }
   git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$out/changelog"
