@@ -103,8 +103,7 @@ stage_docs() {
   chmod og-w "$src/collections"  # antsibull-docs writes only into a directory no one else may write to
   cp -r docs/site/rst/. "$src/" && cp docs/guides/*.md "$src/docs/guides/" || return 1
   # Files of the checkout a guide links to (](../../playbooks/deploy.yml)) become downloads of the site.
-  local link
-  for link in $(grep -ho '](\.\./[^)#[:space:]]*' docs/guides/*.md | cut -c3- | sort -u); do
+  grep -ho '](\.\./[^)#[:space:]]*' docs/guides/*.md | cut -c3- | sort -u | while read -r link; do
     link=$(realpath -m --relative-to=. "docs/guides/$link")
     case $link in *.md | *.rst) ;; *) [ ! -f "$link" ] || cp --parents "$link" "$src/" ;; esac
   done
