@@ -38,8 +38,8 @@ def _markup(match):
         return '<%s>' % text
     if kind in ('O', 'RV') and '#' in text:
         # O(nixkit.nix.nix_build#module:options): the option of another plugin.
-        plugin, _, rest = text.partition('#')
-        return '`%s` of `%s`' % (rest.partition(':')[2], plugin)
+        plugin, rest = text.split('#', 1)
+        return '`%s` of `%s`' % (rest.split(':', 1)[-1], plugin)
     return '`%s`' % text
 
 
@@ -130,8 +130,8 @@ def readme(role, specs, current):
             return title + part
         # A hand-written README without markers: its prose stays, the generated part follows it.
         return current.rstrip('\n') + '\n\n' + part
-    head, _, rest = current.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    head, rest = current.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
     return head + part.rstrip('\n') + tail if tail.strip() else head + part
 
 

@@ -26,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -66,7 +67,7 @@ def _collection_variables():
     """The nixkit_* names the collection's playbooks, roles and plugins read (not its documentation)."""
     names = set()
     for top in ('playbooks', 'roles', 'plugins'):
-        for base, _, files in os.walk(os.path.join(ROOT, top)):
+        for base, unused_dirs, files in os.walk(os.path.join(ROOT, top)):
             for name in files:
                 if name.endswith(('.yml', '.py', '.j2')) and name != 'argument_specs.yml':
                     with open(os.path.join(base, name)) as handle:
@@ -76,7 +77,7 @@ def _collection_variables():
 
 ROLE_OPTIONS = _role_options()
 COLLECTION_VARIABLES = _collection_variables()
-GROUPS = {default for _, default in estate.GROUP_VARIABLES.values()} | {'nix_retired'} | {
+GROUPS = {default for unused_var, default in estate.GROUP_VARIABLES.values()} | {'nix_retired'} | {
     spec.get('default') for role in role_args.ROLES for name, spec in role_args.spec(role).items()
     if name.endswith('_group')} | {'all', 'ungrouped'}
 GROUPS.discard(None)
@@ -124,7 +125,11 @@ def _run(argv, cwd, env=None):
     full = dict(os.environ, ANSIBLE_CONFIG=os.path.join(cwd, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
                 ANSIBLE_INVENTORY_UNPARSED_FAILED='1', ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED='1',
                 **(env or {}))
-    return subprocess.run(argv, cwd=cwd, env=full, capture_output=True, text=True, timeout=300)
+    return subprocess.run(argv, cwd=cwd, env=full, capture_output=True, text=True, timeout=300, check=False)
+
+
+Example = namedtuple('Example', 'where document line what data body')
+Command = namedtuple('Command', 'where document line argv')
 
 
 def _yaml_blocks():
@@ -134,7 +139,7 @@ def _yaml_blocks():
         for line, language, body in examples(document):
             if language in ('yaml', 'yml'):
                 data = yaml.safe_load(body)
-                out.append(('%s line %d' % (document, line), document, line, kind(data), data, body))
+                out.append(Example('%s line %d' % (document, line), document, line, kind(data), data, body))
     return out
 
 
@@ -146,8 +151,8 @@ def _commands():
             if language in ('sh', 'bash', 'console'):
                 for command in body.replace('\\\n', ' ').splitlines():
                     if command.strip().startswith('ansible-playbook '):
-                        out.append(('%s line %d: %s' % (document, line, command.strip()), document, line,
-                                    shlex.split(command, comments=True)))
+                        out.append(Command('%s line %d: %s' % (document, line, command.strip()), document, line,
+                                           shlex.split(command, comments=True)))
     return out
 
 
@@ -173,7 +178,7 @@ def workdir():
 @pytest.fixture(scope='module')
 def inventories(workdir):
     """where -> ansible-inventory's result, for every inventory example (a few at once)."""
-    todo = [(where, body) for where, _, _, what, _, body in YAML_BLOCKS if what == 'inventory']
+    todo = [(block.where, block.body) for block in YAML_BLOCKS if block.what == 'inventory']
 
     def parse(item):
         where, body = item
@@ -189,16 +194,16 @@ def inventories(workdir):
 def _playbook_files(workdir):
     """where -> playbook file (relative to workdir) of every playbook, task list and command."""
     files = {}
-    for index, (where, _, _, what, data, _) in enumerate(YAML_BLOCKS):
-        if what in ('playbook', 'tasks'):
-            plays = data if what == 'playbook' else [
-                {'name': 'Example', 'hosts': 'all', 'gather_facts': False, 'tasks': data}]
+    for index, block in enumerate(YAML_BLOCKS):
+        if block.what in ('playbook', 'tasks'):
+            plays = block.data if block.what == 'playbook' else [
+                {'name': 'Example', 'hosts': 'all', 'gather_facts': False, 'tasks': block.data}]
             name = 'example-%d.yml' % index
             with open(os.path.join(workdir, name), 'w') as handle:
                 yaml.safe_dump(plays, handle)
-            files[where] = name
-    for where, _, _, argv in COMMANDS:
-        files[where] = _playbook_argument(argv)
+            files[block.where] = name
+    for command in COMMANDS:
+        files[command.where] = _playbook_argument(command.argv)
     return files
 
 
@@ -269,9 +274,8 @@ def _inventory_problems(data, listed):
     # Every client of an HTTP cache with basic auth has its account on that cache.
     for cache in members.get('nix_caches', []):
         variables = hostvars.get(cache, {})
-        if not role_args.typed('nix_cache_server', {k: v for k, v in variables.items()
-                                                   if k in ('nix_cache_server_http', 'nix_cache_server_http_auth')}).get(
-                'nix_cache_server_http', False):
+        http = {k: v for k, v in variables.items() if k in ('nix_cache_server_http', 'nix_cache_server_http_auth')}
+        if not role_args.typed('nix_cache_server', http).get('nix_cache_server_http', False):
             continue
         if variables.get('nix_cache_server_http_auth', True) in (False, 'false'):
             continue
@@ -298,16 +302,16 @@ def _hosts(listed, group, seen=()):
 def _document_names(document):
     """Every name a document's YAML examples define (variables files) or use in a template."""
     defined = set()
-    for _, doc, _, what, data, _ in YAML_BLOCKS:
-        if doc == document:
-            defined.update(_templates(data))
-            if what == 'vars':
-                defined.update(data)
+    for block in YAML_BLOCKS:
+        if block.document == document:
+            defined.update(_templates(block.data))
+            if block.what == 'vars':
+                defined.update(block.data)
     return defined
 
 
 @pytest.mark.parametrize('where, document, what, data', [
-    pytest.param(where, document, what, data, id=where) for where, document, _, what, data, _ in YAML_BLOCKS])
+    pytest.param(block.where, block.document, block.what, block.data, id=block.where) for block in YAML_BLOCKS])
 def test_yaml_example(where, document, what, data, inventories, syntax):
     assert what, '%s: a YAML example that is no inventory, playbook, task list nor variables file' % where
     defined = _document_names(document)
@@ -335,7 +339,7 @@ def _assert_syntax(where, syntax):
     assert alone.returncode == 0, '%s:\n%s%s' % (where, alone.stdout, alone.stderr)
 
 
-@pytest.mark.parametrize('where, argv', [pytest.param(where, argv, id=where) for where, _, _, argv in COMMANDS])
+@pytest.mark.parametrize('where, argv', [pytest.param(command.where, command.argv, id=command.where) for command in COMMANDS])
 def test_command(where, argv, syntax):
     names = []
     args = argv[1:]
@@ -349,14 +353,14 @@ def test_command(where, argv, syntax):
 
 
 def test_there_are_examples_of_each_kind():
-    kinds = {what for _, _, _, what, _, _ in YAML_BLOCKS}
+    kinds = {block.what for block in YAML_BLOCKS}
     assert {'inventory', 'playbook', 'tasks', 'vars'} <= kinds
     assert len(COMMANDS) >= 10
 
 
 def test_every_document_has_examples():
     for document in ['README.md'] + [d for d in DOCUMENTS if d.startswith('docs/guides/') and 'awx' not in d]:
-        assert any(language in ('yaml', 'sh') for _, language, _ in examples(document)), document
+        assert any(example[1] in ('yaml', 'sh') for example in examples(document)), document
 
 
 def _module_table():
