@@ -107,7 +107,7 @@ stage_molecule() {
 stage_runner() {
   # site.yml and the deploy playbook through ansible-runner as AWX job templates (docs/awx/*.json)
   # on one lab run of four hosts, named after this run (removed with it).
-  NIXKIT_LAB_PREFIX="$run_id" TMPDIR="$work" python -m pytest -q -p no:cacheprovider tests/runner
+  NIXKIT_LAB_PREFIX="$run_id" TMPDIR="$work" python -m pytest -q -s -p no:cacheprovider tests/runner
 }
 
 stage_bench() {
