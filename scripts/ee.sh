@@ -98,8 +98,15 @@ ansible-galaxy collection build --output-path "$work" . >/dev/null
 mv "$work"/nixkit-nix-*.tar.gz .build/ee/nixkit-nix.tar.gz
 
 say "ansible-builder build $ee"
+old_ee=$(podman image inspect -f '{{.Id}}' "$ee" 2>/dev/null || true)
+dangling_before=$(podman images -q --no-trunc --filter dangling=true | sort)
 ansible-builder build -f execution-environment.yml --context .build/ee/context \
   --container-runtime podman -v 2 >"$work/builder.log" 2>&1 || { tail -40 "$work/builder.log"; exit 1; }
+# The images of the galaxy and builder stages, and the EE this build replaced, are left untagged:
+# remove those (the base stage's layers stay cached for the next build).
+for id in $(comm -13 <(echo "$dangling_before") <(podman images -q --no-trunc --filter dangling=true | sort)) "$old_ee"; do
+  [ -z "$id" ] || [ "$id" = "$(podman image inspect -f '{{.Id}}' "$ee")" ] || podman rmi "$id" >/dev/null 2>&1 || true
+done
 say "built $ee ($(podman image inspect -f '{{.Size}}' "$ee" | awk '{printf "%d MB", $1 / 1e6}'))"
 podman run --rm "$ee" ansible-galaxy collection list nixkit.nix 2>/dev/null | grep nixkit.nix
 $build_only && exit 0

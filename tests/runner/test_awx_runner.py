@@ -148,7 +148,7 @@ def test_site_then_deploy_as_job_templates(estate):
     survey = {**awx_job.survey_defaults("deploy"), "nixkit_deploy_serial": "1"}
     assert survey["nixos_deploy_action"] in awx_job.survey_choices("deploy")["nixos_deploy_action"]
     evs, pdd = run_job(estate, "deploy", "deploy", survey=survey, limit="target1:target2",
-                          launch_vars={"nixos_deploy_attr": "v2"})
+                       launch_vars={"nixos_deploy_attr": "v2"})
     sent = json.loads((pdd / "env" / "extravars").read_text())
     assert sent["nixkit_deploy_serial"] == "1" and sent["nixos_deploy_report_path"] == ""
     assert "--limit target1:target2" in (pdd / "env" / "cmdline").read_text()
