@@ -4,6 +4,7 @@
 #   scripts/test.sh unit lint       only those stages
 #   MOLECULE_SCENARIOS="nix_conf" scripts/test.sh molecule
 #   scripts/test.sh bench           every benchmarks/*.sh in its smoke size (SMOKE=1)
+#   scripts/test.sh runner          site and deploy through ansible-runner as AWX job templates
 # Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$stage"
 set -uo pipefail
@@ -141,6 +142,12 @@ stage_molecule() {
   return "$failed"
 }
 
+stage_runner() {
+  # site.yml and the deploy playbook through ansible-runner as AWX job templates (docs/awx/*.json)
+  # on one lab run of four hosts, named after this run (removed with it).
+  NIXKIT_LAB_PREFIX="$run_id" TMPDIR="$work" python -m pytest -q -s -p no:cacheprovider tests/runner
+}
+
 stage_bench() {
   # Every benchmark in its smoke size (SMOKE=1): it must still run; no figure is checked. Their lab
   # runs are named after this run (removed with it) and their files live in $work.
@@ -155,7 +162,7 @@ stage_bench() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule bench)
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule runner bench)
 declare -A result
 overall=0
 for stage in "${stages[@]}"; do
