@@ -49,4 +49,6 @@ mkdir -p .build/collections/ansible_collections/nixkit
 rm -rf .build/collections/ansible_collections/nixkit/nix
 mv "$fresh/ansible_collections/nixkit/nix" .build/collections/ansible_collections/nixkit/nix
 rm -rf "$fresh"
-echo "setup: ready ($(.venv/bin/ansible --version | head -1))"
+# Read the whole version text first: `| head -1` would close the pipe on ansible, which then fails.
+version=$(.venv/bin/ansible --version)
+echo "setup: ready (${version%%$'\n'*})"
