@@ -5,6 +5,9 @@
 #   MOLECULE_SCENARIOS="nix_conf" scripts/test.sh molecule
 #   scripts/test.sh bench           every benchmarks/*.sh in its smoke size (SMOKE=1)
 #   scripts/test.sh runner          site and deploy through ansible-runner as AWX job templates
+#   NIXKIT_CORE_SERIES=2.21 scripts/test.sh unit sanity   only some ansible-core series (default: all)
+# unit and sanity run on every supported ansible-core series, molecule_newest runs the default
+# scenario on the newest; the summary lists each series' result.
 # Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$stage"
 set -uo pipefail
@@ -27,13 +30,93 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The ansible-core matrix: every supported series, oldest first, with the Python it runs on.
+# The oldest is the controller's own (.venv, tests/requirements.txt: lint and molecule use it);
+# each series also has a venv of its own, .build/core-SERIES, from tests/requirements-core-SERIES.txt.
+# NIXKIT_CORE_SERIES="2.21" runs the unit and sanity stages on only some of them.
+declare -A core_python=([2.19]=3.11 [2.20]=3.12 [2.21]=3.13)
+core_controller=2.19 core_newest=2.21
+core_all=(2.19 2.20 2.21)
+read -r -a core_series <<<"${NIXKIT_CORE_SERIES:-${core_all[*]}}"
+for series in "${core_series[@]}"; do
+  [ -n "${core_python[$series]:-}" ] ||
+    { echo "NIXKIT_CORE_SERIES: ansible-core $series is not tested here; choose from ${!core_python[*]}"; exit 2; }
+done
+# Per-version results for the summary: matrix[unit[2.20]]="passed (9 s)".
+declare -A matrix
+
+# python_for VERSION: an interpreter of that Python version, from NIXKIT_PYTHON_3_12 (for 3.12)
+# if set, else pythonX.Y on PATH, else pyenv's.
+python_for() {
+  local want=$1 var="NIXKIT_PYTHON_${1//./_}" cand candidates=()
+  if [ -n "${!var:-}" ]; then
+    candidates=("${!var}")
+  else
+    candidates=("$(command -v "python$want" 2>/dev/null)")
+    candidates+=("$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"/versions/"$want".*/bin/"python$want")
+  fi
+  for cand in "${candidates[@]}"; do
+    # pyenv's shims exist even when they cannot run the version: ask the interpreter itself.
+    if [ -n "$cand" ] && [ "$("$cand" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$want" ]; then
+      echo "$cand"
+      return 0
+    fi
+  done
+  if [ -n "${!var:-}" ]; then
+    echo "$var=${!var} is not a Python $want interpreter: set it to one (or unset it to search PATH and pyenv)" >&2
+  else
+    echo "no Python $want found (needed for ansible-core tests): install it (pyenv install $want), put python$want on PATH, or set $var to its path" >&2
+  fi
+  return 1
+}
+
+# core_venv SERIES: the path of that series' own venv, made or brought up to date first.
+core_venv() {
+  local series=$1 venv="$root/.build/core-$1" req="tests/requirements-core-$1.txt" want python
+  [ -f "$req" ] || { echo "ansible-core $series: $req is missing" >&2; return 1; }
+  want=$(cat "$req" tests/requirements.txt | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+    python=$(python_for "${core_python[$series]}") || return 1
+    echo "--- ansible-core $series: making $venv with Python ${core_python[$series]}" >&2
+    rm -rf "$venv"
+    "$python" -m venv "$venv" || return 1
+    # pip's notes about local find-links directories that do not exist are noise here.
+    "$venv/bin/pip" install -q -r "$req" 2>&1 | grep -v 'is ignored: it is neither' >&2
+    "$venv/bin/python" -c 'import ansible' || return 1
+    echo "$want" >"$venv/.requirements.sha256"
+  fi
+  "$venv/bin/python" -c "import sys, ansible.release as r; sys.exit(not r.__version__.startswith('$series.'))" ||
+    { echo "ansible-core $series: $venv holds another ansible-core; fix $req" >&2; return 1; }
+  echo "$venv"
+}
+
+# core_step STAGE SERIES COMMAND...: run the command and record its result as STAGE[SERIES].
+core_step() {
+  local key="$1[$2]" start=$SECONDS rc=0
+  shift 2
+  echo "--- $key"
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then matrix[$key]="passed"; else matrix[$key]="FAILED"; fi
+  matrix[$key]+=" ($((SECONDS - start)) s)"
+  return "$rc"
+}
+
+unit_on() {
+  local python=python venv
+  if [ "$1" != "$core_controller" ]; then venv=$(core_venv "$1") || return 1; python="$venv/bin/python"; fi
+  "$python" -m pytest -q -p no:cacheprovider tests/unit
+}
+
 stage_unit() {
-  python -m pytest -q -p no:cacheprovider tests/unit
+  local series failed=0
+  for series in "${core_series[@]}"; do core_step unit "$series" unit_on "$series" || failed=1; done
+  return "$failed"
 }
 
 # ansible-test wants the collection at ansible_collections/NAMESPACE/NAME: test a copy there.
+# collection_copy [NAME]: its path, $work/NAME (default: collections)/ansible_collections/nixkit/nix.
 collection_copy() {
-  local dest="$work/collections/ansible_collections/nixkit/nix"
+  local dest="$work/${1:-collections}/ansible_collections/nixkit/nix"
   if [ ! -d "$dest" ]; then
     mkdir -p "$dest"
     git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$dest"
@@ -41,27 +124,53 @@ collection_copy() {
   echo "$dest"
 }
 
-stage_sanity() {
+sanity_on() {
   # Its own venv: ansible-test installs pinned tool versions that must not disturb ansible-lint.
-  local venv="$root/.build/sanity-venv"
-  if [ ! -x "$venv/bin/ansible-test" ]; then
-    python3 -m venv "$venv" || return 1
-    "$venv/bin/pip" install -q "$(grep '^ansible-core' tests/requirements.txt)" 2>&1 | grep -v 'is ignored: it is neither'
-    [ -x "$venv/bin/ansible-test" ] || return 1
-  fi
+  local venv
+  venv=$(core_venv "$1") || return 1
   # ansible-test keeps its tool venvs under ~/.ansible/test: give it a home of this checkout's own,
-  # so two checkouts testing at once cannot remove each other's venvs.
+  # so two checkouts testing at once cannot remove each other's venvs. The series share it: their
+  # tool venvs are keyed by Python version and requirements.
   local home="$root/.build/ansible-test-home"
   # It also fetches a pip bootstrap script from a host outside the package registries; put our
   # stand-in where it looks first.
   local pip_version
   pip_version=$(grep -ho "pip='[0-9.]*'" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1 | tr -dc '0-9.')
+  [ -n "$pip_version" ] || { echo "sanity[$1]: cannot find the pip version ansible-test bootstraps"; return 1; }
   mkdir -p "$home/.ansible/test/cache"
-  cp tests/sanity/get_pip_offline.py "$home/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  # Copied aside and renamed into place: another series' run may be reading it right now.
+  cp tests/sanity/get_pip_offline.py "$home/.ansible/test/cache/.get_pip.$1" &&
+    mv "$home/.ansible/test/cache/.get_pip.$1" "$home/.ansible/test/cache/get_pip_${pip_version//./_}.py" || return 1
   local python_version
   python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  (cd "$(collection_copy)" && HOME="$home" "$venv/bin/ansible-test" sanity --local --requirements --python "$python_version" 2>&1 |
+  (cd "$(collection_copy "collections-$1")" && HOME="$home" "$venv/bin/ansible-test" sanity --local --requirements --python "$python_version" 2>&1 |
      grep -v -e 'is ignored: it is neither' -e '^Collecting\|^  Downloading\|^Processing\|━' )
+}
+
+stage_sanity() {
+  # The series run at once, each in a copy of the collection of its own (ansible-test writes into
+  # it) with its venv, Python and tool venvs: a run spends much of its time in pip and in
+  # single-threaded tests, so on two cores three at once end sooner than three in a row.
+  # Each one's output is printed whole, in order, when it has ended.
+  local series failed=0 pids=()
+  for series in "${core_series[@]}"; do
+    collection_copy "collections-$series" >/dev/null || return 1
+    (
+      core_step sanity "$series" sanity_on "$series"
+      rc=$?
+      echo "${matrix[sanity[$series]]}" >"$work/sanity-$series.result"
+      exit "$rc"
+    ) >"$work/sanity-$series.log" 2>&1 &
+    pids+=("$!")
+  done
+  echo "--- sanity on ansible-core ${core_series[*]} at once; each one's output follows when it ends"
+  for i in "${!core_series[@]}"; do
+    series=${core_series[$i]}
+    wait "${pids[$i]}" || failed=1
+    cat "$work/sanity-$series.log"
+    matrix["sanity[$series]"]=$(cat "$work/sanity-$series.result" 2>/dev/null || echo "FAILED (no result)")
+  done
+  return "$failed"
 }
 
 stage_lint() {
@@ -148,6 +257,27 @@ stage_runner() {
   NIXKIT_LAB_PREFIX="$run_id" TMPDIR="$work" python -m pytest -q -s -p no:cacheprovider tests/runner
 }
 
+# The molecule stage runs every scenario on the controller's ansible-core (.venv); this one runs
+# the default scenario (or MOLECULE_NEWEST_SCENARIOS) on the newest series, from its own venv.
+molecule_on() {
+  local series=$1 venv scenario failed=0
+  shift
+  venv=$(core_venv "$series") || return 1
+  for scenario; do
+    echo "--- molecule scenario on ansible-core $series: $scenario"
+    # Hosts are named $run_id-core-SCENARIO: the cleanup above removes them with the run's others.
+    (cd extensions && PATH="$venv/bin:$PATH" NIXKIT_LAB_PREFIX="$run_id-core" \
+       MOLECULE_EPHEMERAL_DIRECTORY="$work/molecule-$series/$scenario" molecule test -s "$scenario") || failed=1
+  done
+  return "$failed"
+}
+
+stage_molecule_newest() {
+  local scenarios
+  read -r -a scenarios <<<"${MOLECULE_NEWEST_SCENARIOS:-default}"
+  core_step molecule "$core_newest" molecule_on "$core_newest" "${scenarios[@]}"
+}
+
 stage_bench() {
   # Every benchmark in its smoke size (SMOKE=1): it must still run; no figure is checked. Their lab
   # runs are named after this run (removed with it) and their files live in $work.
@@ -162,7 +292,7 @@ stage_bench() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule runner bench)
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule molecule_newest runner bench)
 declare -A result
 overall=0
 for stage in "${stages[@]}"; do
@@ -173,10 +303,22 @@ for stage in "${stages[@]}"; do
 done
 
 echo "=== summary"
+# The molecule stage is the controller's series; the others record theirs as they run.
+[ -z "${result[molecule]:-}" ] || matrix["molecule[$core_controller]"]=${result[molecule]}
 passed=0 failed=0
 for stage in "${stages[@]}"; do
   echo "  $stage: ${result[$stage]}"
   case ${result[$stage]} in passed*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
 done
 echo "stages: $passed passed, $failed failed"
+# The ansible-core matrix: each stage that ran on a series, with that series' result.
+if [ ${#matrix[@]} -gt 0 ]; then
+  echo "=== ansible-core matrix"
+  for name in unit sanity molecule; do
+    for series in "${core_all[@]}"; do
+      key="${name}[$series]"
+      [ -z "${matrix[$key]:-}" ] || echo "  $key: ${matrix[$key]}"
+    done
+  done
+fi
 exit $overall
