@@ -40,7 +40,7 @@ core_all=(2.19 2.20 2.21)
 read -r -a core_series <<<"${NIXKIT_CORE_SERIES:-${core_all[*]}}"
 for series in "${core_series[@]}"; do
   [ -n "${core_python[$series]:-}" ] ||
-    { echo "NIXKIT_CORE_SERIES: ansible-core $series is not tested here; choose from ${!core_python[*]}"; exit 2; }
+    { echo "NIXKIT_CORE_SERIES: ansible-core $series is not tested here; choose from ${core_all[*]}"; exit 2; }
 done
 # Per-version results for the summary: matrix[unit[2.20]]="passed (9 s)".
 declare -A matrix
