@@ -19,19 +19,9 @@ if [ "${SMOKE:-}" = 1 ]; then defaults=(2 16 1); else defaults=(8 512 4); fi
 parts=${1:-${defaults[0]}} kb=${2:-${defaults[1]}} n=${3:-${defaults[2]}}
 targets=$(seq -f 't%g' "$n" | paste -sd: -)
 
-[ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bdeploy$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
-# KEEP=1 leaves the lab and its state for a look afterwards.
-if [ -n "${KEEP:-}" ]; then
-  trap 'echo "kept: $state; remove with: python3 tests/lab/nixlab.py down --run $run --state-dir $state/lab"' EXIT
-else
-  trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
-fi
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
-export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
-ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
+# shellcheck source=benchmarks/lib/lab.sh
+. benchmarks/lib/lab.sh
+bench_lab bdeploy
 
 hosts=(--host build1=nix_clients --host cache1=nix_caches)
 for t in ${targets//:/ }; do hosts+=(--host "$t=nix_clients,nixos_targets"); done
@@ -45,49 +35,14 @@ nix_client_cache_transports: [ssh]
 nixos_deploy_build_host: build1
 nixos_deploy_file: ""
 YAML
-cat >"$state/deploy.yml" <<'YAML'
-nixos_deploy_build_on: build_host
-nixos_deploy_build_host: build1
-nixos_deploy_file: /root/bench.nix
-nixos_deploy_attr: system
-nixos_deploy_build_options: {substituters: []}
-nixos_deploy_health_checks: [{unit: ssh.service}]
-YAML
+bench_deploy_vars build1 '[{unit: ssh.service}]' >"$state/deploy.yml"
 ansible-playbook -i "$inv" -e @tests/lab/lab-vars.yml -e @"$state/vars.yml" site.yml >"$state/site.log" 2>&1 ||
   { tail -30 "$state/site.log"; exit 1; }
 
-on() { local host=$1; shift; python3 tests/lab/nixlab.py exec --run "$run" "$host" -- "$@"; }
-now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 1))"; }
 tx() { on build1 cat /sys/class/net/eth0/statistics/tx_bytes; }
 
-on build1 sh -c "cat > /root/bench.nix" <<NIX
-{ salt }:
-let
-  part = i: builtins.derivation {
-    name = "part-\${salt}-\${toString i}";
-    system = builtins.currentSystem;
-    builder = "/bin/sh";
-    PATH = "/bin:/usr/bin";
-    args = [ "-c" "mkdir \$out && head -c ${kb}000 /dev/urandom > \$out/blob" ];
-  };
-  parts = builtins.genList part ${parts};
-  script = ''
-    #!/bin/sh
-    top=\$(dirname "\$(dirname "\$(readlink -f "\$0")")")
-    case "\$1" in switch|test) ln -sfn "\$top" /run/current-system ;; esac
-  '';
-in {
-  system = builtins.derivation {
-    name = "nixos-system-bench-\${salt}";
-    system = builtins.currentSystem;
-    builder = "/bin/sh";
-    PATH = "/bin:/usr/bin";
-    inherit parts script;
-    args = [ "-c" "mkdir -p \$out/bin && echo \$parts > \$out/parts && printf '%s' \"\$script\" > \$out/bin/switch-to-configuration && chmod 755 \$out/bin/switch-to-configuration" ];
-  };
-}
-NIX
+bench_system_nix build1 "$kb" 0 "$parts"
 
 round() {  # label, salt, limit, populate (yes/no); prints one line
   local label=$1 salt=$2 limit=$3 populate=$4 top t0 t1 t2 tx0 tx1 up=0.0 bytes

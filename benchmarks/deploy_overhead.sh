@@ -10,21 +10,16 @@
 #   collection: ansible-playbook playbooks/deploy.yml (build host build1, no health checks), 1 or N targets.
 # Checks each target runs the new system, prints every round, the medians, the difference (collection
 # minus by hand, 1 target) and the ratios. Cleans up the lab on exit.
-#   [SMOKE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
+#   [KEEP=1] [SMOKE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
 # SMOKE=1 (scripts/test.sh bench): 1 round, 2 parts of 16 kB, 2 targets; it checks the script runs, no figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${SMOKE:-}" = 1 ]; then defaults=(1 2 16 2); else defaults=(5 40 256 4); fi
 rounds=${1:-${defaults[0]}} parts=${2:-${defaults[1]}} kb=${3:-${defaults[2]}} n=${4:-${defaults[3]}}
 
-[ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bover$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
-trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# A private install of this checkout, so the benchmark measures the working tree and leaves .build alone.
-export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
-ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
+# shellcheck source=benchmarks/lib/lab.sh
+. benchmarks/lib/lab.sh
+bench_lab bover
 
 targets=() hosts=(--host build1)
 for i in $(seq "$n"); do targets+=("t$i"); hosts+=(--host "t$i=nixos_targets"); done
@@ -33,7 +28,6 @@ inv="$state/lab/inventory.yml"
 declare -A addr
 while read -r host ip; do addr[$host]=$ip; done < <(python3 tests/lab/nixlab.py list | awk -v r="$run" '$1 == r {print $2, $5}')
 
-on() { local host=$1; shift; python3 tests/lab/nixlab.py exec --run "$run" "$host" -- "$@"; }
 # ssh as nixos-rebuild does it (one master connection per host, kept 60 s), as root with the lab's key.
 sshto() {
   local host=$1; shift
@@ -41,7 +35,6 @@ sshto() {
     -o UserKnownHostsFile="$state/lab/known_hosts" -o StrictHostKeyChecking=yes \
     -o ControlMaster=auto -o ControlPath="$state/ssh-%C" -o ControlPersist=60 "root@${addr[$host]}" "$@"
 }
-now() { date +%s.%N; }
 
 # No substituters (no internet in the lab); nix-command on. By hand, build1's root logs in to the targets'
 # root with a key of its own (id_byhand, unrestricted, as a hand-written setup has it): the collection binds
@@ -56,42 +49,8 @@ for t in "${targets[@]}"; do
     on build1 sh -c 'cat >> /root/.ssh/known_hosts'
 done
 
-on build1 sh -c "cat > /root/bench.nix" <<NIX
-{ salt }:
-let
-  part = name: builtins.derivation {
-    name = "part-\${name}";
-    system = builtins.currentSystem;
-    builder = "/bin/sh";
-    PATH = "/bin:/usr/bin";
-    args = [ "-c" "mkdir \$out && head -c ${kb}000 /dev/urandom > \$out/blob" ];
-  };
-  parts = builtins.genList (i: part (toString i)) ${parts} ++ [ (part "config-\${salt}") ];
-  script = ''
-    #!/bin/sh
-    top=\$(dirname "\$(dirname "\$(readlink -f "\$0")")")
-    case "\$1" in switch|test) ln -sfn "\$top" /run/current-system ;; esac
-  '';
-in {
-  system = builtins.derivation {
-    name = "nixos-system-bench-\${salt}";
-    system = builtins.currentSystem;
-    builder = "/bin/sh";
-    PATH = "/bin:/usr/bin";
-    inherit parts script;
-    args = [ "-c" "mkdir -p \$out/bin && echo \$parts > \$out/parts && printf '%s' \"\$script\" > \$out/bin/switch-to-configuration && chmod 755 \$out/bin/switch-to-configuration" ];
-  };
-}
-NIX
-cat >"$state/deploy.yml" <<YAML
-nixos_deploy_build_on: build_host
-nixos_deploy_build_host: build1
-nixos_deploy_file: /root/bench.nix
-nixos_deploy_attr: system
-nixos_deploy_build_options: {substituters: []}
-nixos_deploy_health_checks: []
-nixos_deploy_report_path: $state/report.json
-YAML
+bench_system_nix build1 "$kb" "$parts" 1
+{ bench_deploy_vars build1 && echo "nixos_deploy_report_path: $state/report.json"; } >"$state/deploy.yml"
 
 took=0
 by_hand() {  # salt, targets...; sets took

@@ -34,19 +34,10 @@ while [ $# -gt 0 ]; do
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds wants a positive number, not '$rounds'" >&2; exit 2; }
 
-[ -x .venv/bin/ansible ] || bash scripts/setup.sh >/dev/null
-run="${NIXKIT_LAB_PREFIX:+$NIXKIT_LAB_PREFIX-}bnoop$$" state=$(mktemp -d "${TMPDIR:-/tmp}/nixkit-bench.XXXXXX")
-if [ -n "$keep" ]; then
-  trap 'echo "kept: $state; remove with: python3 tests/lab/nixlab.py down --run $run --state-dir $state/lab"' EXIT
-else
-  trap 'python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1; rm -rf "$state"' EXIT
-fi
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# The collection's own ansible.cfg (pipelining on, forks 10); a private install of this checkout.
-export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$state/collections"
-export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
-ansible-galaxy collection install --offline --force -p "$state/collections" . >/dev/null
+KEEP=${keep:-${KEEP:-}}
+# shellcheck source=benchmarks/lib/lab.sh
+. benchmarks/lib/lab.sh
+bench_lab bnoop
 cp tests/lab/lab-vars.yml "$state/lab-vars.yml"
 cp benchmarks/noop_rerun_by_hand.yml "$state/by_hand.yml"
 tree="$(git rev-parse --short HEAD 2>/dev/null || echo '?') with $(git status --porcelain 2>/dev/null | grep -c . || true) changed or new"
@@ -55,7 +46,6 @@ python3 tests/lab/nixlab.py up --run "$run" --state-dir "$state/lab" \
   --host client1=nix_clients --host builder1=nix_builders --host builder2=nix_builders >/dev/null
 inv="$state/lab/inventory.yml"
 
-now() { date +%s.%N; }
 took=0 changed=0
 timed() {  # log, ansible-playbook arguments...; sets took (wall seconds) and changed (sum of the recap)
   local log=$1 t0 t1

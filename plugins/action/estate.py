@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _install_probe as install_probe
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
 
 # Roles that need a recent enough Nix on the host before they change anything.
@@ -28,7 +29,7 @@ ARGUMENT_SPEC = dict(
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    # Only `nix --version` runs on the host (a shell command: no Python needed there).
+    # Only shell commands run on the host (estate.HOST_PROBE, install_probe.command): no Python needed there.
     _requires_connection = True
 
     def run(self, tmp=None, task_vars=None):
@@ -52,8 +53,10 @@ class ActionModule(ActionBase):
             except estate.EstateError as exc:
                 return dict(failed=True, changed=False, msg=str(exc))
 
+        nixos = None
         if role in NIX_CHECKED_ROLES and params['view'] == 'main':
-            problem = estate.nix_version_problem(self._nix_version(), role, host)
+            version, nixos = self._probe_host()
+            problem = estate.nix_version_problem(version, role, host)
             if problem:
                 return dict(failed=True, changed=False, msg=problem)
 
@@ -68,6 +71,10 @@ class ActionModule(ActionBase):
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
         result = dict(view, changed=False, args=role_args.public(role, args))
+        if nixos is not None:
+            result['nixos'] = nixos
+        if role == 'nix_install' and params['view'] == 'main':
+            result['host'] = self._probe_install_host(args)
         warning = self._not_yet(role, view)
         if warning:
             result['warnings'] = [warning]
@@ -113,12 +120,18 @@ class ActionModule(ActionBase):
                     'there first): %s' % ', '.join(view['builders_missing'] + view['caches_missing']))
         return None
 
-    def _nix_version(self):
-        """The host's Nix as (major, minor, patch), or None when it has none (yet)."""
+    def _probe_host(self):
+        """(the host's Nix as (major, minor, patch) or None when it has none yet, whether it is NixOS)."""
+        result = self._low_level_execute_command(estate.HOST_PROBE)
+        return estate.parse_host_probe(result.get('stdout', ''))
+
+    def _probe_install_host(self, args):
+        """nix_install's look at the host (NixOS, OS family, Nix's state and version, users, packages)."""
+        packages = (['python3-apt'] + list(args['nix_install_packages'])
+                    if args['nix_install_method'] == 'package' else [])
         result = self._low_level_execute_command(
-            'PATH=/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/bin:/usr/bin:/bin:"$PATH" '
-            'LC_ALL=C nix --version 2>/dev/null || true')
-        return estate.parse_nix_version(result.get('stdout', ''))
+            install_probe.command(args['nix_install_daemon_users'], packages))
+        return install_probe.parse(result.get('stdout', ''))
 
     def _published(self, hostvars):
         """Descriptors published in this run: the facts nixkit_KIND of every host (only those templated)."""

@@ -34,8 +34,8 @@ description:
   - "Peers not wired in yet are named in a warning: a builder's or cache's clients without published keys
     (RV(keyless_clients), and which of them are down), a client's builders and caches without a descriptor."
   - "Runs on the controller; the host needs no Python. For roles V(nix_builder), V(nix_client) and
-    V(nix_cache_server), V(view=main) runs C(nix --version) on the host (a shell command) and fails, before any
-    change, when its Nix is older than 2.16."
+    V(nix_cache_server), V(view=main) runs one shell command on the host (C(nix --version), and whether
+    C(/etc/NIXOS) exists, returned as RV(nixos)) and fails, before any change, when its Nix is older than 2.16."
 author:
   - nixkit maintainers (@nixkit)
 attributes:
@@ -126,6 +126,11 @@ args:
   returned: with O(view=main)
   type: dict
   sample: {"trusted": false, "max_jobs": "auto", "speed_factor": 2}
+nixos:
+  description: Whether the host is NixOS (C(/etc/NIXOS) exists); the roles then write a NixOS module instead of files.
+  returned: role nix_builder, nix_client or nix_cache_server with O(view=main)
+  type: bool
+  sample: false
 clients:
   description: Builder and cache views - the clients whose keys are authorized.
   returned: role nix_builder or nix_cache_server

@@ -39,15 +39,14 @@ def fake_inputs(nixos, ssh=True, http=True, auth=True, gc=True, protocol='ssh', 
         context = {k: v for k, v in yaml.safe_load(handle).items() if '{{' not in str(v)}
     context.update(
         inventory_hostname='cache1', nix_cache_server_key_name='cache1-1', ansible_check_mode=False,
-        __nix_cache_server_nixos_marker={'stat': {'exists': nixos}},
         __nix_cache_server_nix_store={'rc': 0, 'stdout': '/run/current-system/sw/bin/nix-store' if nixos
                                       else '/usr/bin/nix-store'},
         __nix_cache_server={
-            'writer_keys': [WRITER] if writers else [], 'reader_keys': [READER, EXTRA],
+            'nixos': nixos, 'writer_keys': [WRITER] if writers else [], 'reader_keys': [READER, EXTRA],
             'upload_keys': ['client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='] if writers else [],
             'args': {'ssh': ssh, 'ssh_protocol': protocol, 'http': http, 'http_auth': auth, 'http_port': 8080,
                      'gc': gc, 'nixos_rebuild': True, 'nixos_rebuild_command': ['nixos-rebuild', 'switch'],
-                     'retention_days': 30}})
+                     'retention_days': 30, 'sshd_max_startups': 0}})
     return context
 
 
@@ -165,3 +164,18 @@ def test_the_rebuild_is_run_only_when_asked():
     context['__nix_cache_server']['args']['nixos_rebuild'] = False
     assert role_vars(context)['__nix_cache_server_nixos_rebuild'] == []
     assert role_vars(fake_inputs(True))['__nix_cache_server_nixos_rebuild'] == ['nixos-rebuild', 'switch']
+
+
+@pytest.mark.parametrize('given, keys, expected', [
+    (0, 3, 'MaxStartups 12:30:36'),  # 4 per key
+    (0, 1, 'MaxStartups 10:30:30'),  # at least sshd's default start
+    (50, 3, 'MaxStartups 50:30:150'),  # the user's value
+])
+def test_sshd_max_startups_is_sized_to_the_keys(given, keys, expected):
+    context = fake_inputs(False)
+    context['__nix_cache_server']['reader_keys'] = [READER, EXTRA][:max(0, keys - 1)]
+    context['__nix_cache_server']['args']['sshd_max_startups'] = given
+    lines = role_template('sshd-nix-ssh.conf.j2', role_vars(context)).splitlines()
+    assert [line for line in lines if line.startswith('MaxStartups')] == [expected]
+    # A global setting: before the Match block, or sshd would read it as the block's.
+    assert lines.index(expected) < lines.index('Match User nix-ssh')
