@@ -81,7 +81,11 @@ def check(secrets, variable='secrets'):
         if has_content == has_src:
             raise SecretsError('%s: give exactly one of content (the secret itself, for example from a vaulted variable) '
                                'and src (a file on the controller, may be vault-encrypted)' % where)
-        if has_content and not isinstance(item['content'], str):
+        content = item.get('content')
+        if has_content and not isinstance(content, str) and isinstance(getattr(content, 'data', None), str):
+            # An inline !vault value that older ansible-core leaves encrypted until asked (AnsibleVaultEncryptedUnicode).
+            content = content.data
+        if has_content and not isinstance(content, str):
             raise SecretsError('%s: content must be a string' % where)
         if has_src and not isinstance(item['src'], str):
             raise SecretsError('%s: src must be a path on the controller' % where)
@@ -99,7 +103,7 @@ def check(secrets, variable='secrets'):
                                '(after it: users and groups the new system creates exist then), got %r' % (where, upload))
         secret['upload'] = upload
         if has_content:
-            secret['content'] = item['content']
+            secret['content'] = content
         else:
             secret['src'] = item['src']
         out.append(secret)
