@@ -96,6 +96,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _gcroots as roots
 
+GCROOTS = '/nix/var/nix/gcroots/'
+
+
+def valid_here(path):
+    """Whether the store path exists on this host (a root to a missing path would keep nothing)."""
+    return os.path.exists(path)
+
 
 def main():
     module = AnsibleModule(
@@ -113,12 +120,12 @@ def main():
     try:
         roots.check_name(name)
         roots.check_store_path(running, 'running')
-        if not (directory + '/').startswith('/nix/var/nix/gcroots/'):
+        if not (directory + '/').startswith(GCROOTS):
             raise roots.GcrootsError('dir must be a directory under /nix/var/nix/gcroots (Nix follows no roots elsewhere), '
                                      'got %r' % params['dir'])
         current, history, building = roots.read(directory, name)
         msg = ''
-        if running and not os.path.exists(running):
+        if running and not valid_here(running):
             msg = '%s is not in this host\'s store: no root for it here, the others stay' % running
             running = None
         new_current, new_history = roots.plan(current, history, running, params['keep'])
