@@ -89,8 +89,8 @@ class ActionModule(ActionBase):
                 result['changed'] = True
                 diffs.append(sec.describe(s, st, meta, content_changed))
         written = [i['dest'] for i in result['secrets'] if i.get('changed')]
-        result['msg'] = '%s %d secret(s)%s' % ('would write' if self._task.check_mode else 'wrote', len(written),
-                                              (': ' + ', '.join(written)) if written else '')
+        verb = 'would write' if self._task.check_mode else 'wrote'
+        result['msg'] = '%s %d secret(s)%s' % (verb, len(written), (': ' + ', '.join(written)) if written else '')
         if self._task.diff and diffs:
             result['diff'] = diffs
         return result

@@ -21,6 +21,7 @@ description:
     one moves to the front of the history. After a failed deployment, or a rollback to the current system, nothing moves.
     The link in C(DIR/.building) is removed either way (O(drop_building)).
   - Every link is replaced atomically (a new link renamed over the old one).
+  - The role nixkit.nix.nixos_deploy calls it after each deployment (C(nixos_deploy_keep_generations)).
 author:
   - nixkit maintainers (@nixkit)
 attributes:
@@ -57,7 +58,6 @@ options:
     default: true
 seealso:
   - module: nixkit.nix.nix_build
-  - role: nixkit.nix.nixos_deploy
 '''
 
 EXAMPLES = r'''
@@ -82,6 +82,10 @@ previous:
   returned: always
   type: list
   elements: str
+msg:
+  description: Why a system got no root here (it is not in this host's store), or empty.
+  returned: always
+  type: str
 released:
   description: Systems that had a root for this target and no longer have one (collected by the next garbage collection
     unless something else keeps them).
@@ -142,7 +146,8 @@ def main():
         if drop:
             os.unlink(roots.paths(directory, name)['building'])
     except OSError as exc:
-        module.fail_json(msg='could not set the roots in %s: %s' % (directory, exc), **result)
+        result['msg'] = 'could not set the roots in %s: %s' % (directory, exc)
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -37,6 +37,7 @@ attributes:
     description: Runs on the controller as an action plugin.
     support: full
   async:
+    description: Cannot run with C(async).
     support: none
   become:
     description: Its shell commands use the task's C(become) settings. It needs root on the target.
@@ -110,10 +111,10 @@ notes:
   - Secrets are not part of a NixOS generation. A rollback of the system (M(nixkit.nix.nixos_switch) O(nixkit.nix.nixos_switch#module:action=rollback),
     magic rollback) leaves the files as last written. Change a secret in a way the running system can still use, or deploy
     the old value again.
+  - The role nixkit.nix.nixos_deploy writes its C(nixos_deploy_secrets) with this plugin, before and after the activation.
   - Needs a connection plugin that can send a command's standard input (C(ssh), C(local)); C(paramiko_ssh) cannot.
 seealso:
   - module: nixkit.nix.nixos_switch
-  - role: nixkit.nix.nixos_deploy
 '''
 
 EXAMPLES = r'''

@@ -82,8 +82,8 @@ def test_duplicates_and_non_lists():
 
 
 def test_problems_on_the_target():
-    secrets = sec.check([{'dest': '/etc/x/key', 'content': 'x'}, {'dest': '/var/lib/app/t', 'content': 'y', 'owner': 'app',
-                                                                   'upload': 'post-activation'}], VAR)
+    secrets = sec.check([{'dest': '/etc/x/key', 'content': 'x'},
+                         {'dest': '/var/lib/app/t', 'content': 'y', 'owner': 'app', 'upload': 'post-activation'}], VAR)
     probed = sec.parse_kv('uid=0\ns0_dir=/nix/store/aaa-etc\ns0_type=none\ns0_uid=0\ns0_gid=0\n'
                           's1_dir=/var/lib\ns1_type=none\ns1_uid=\ns1_gid=0\n')
     errors = sec.problems(secrets, probed, ['pre-activation'], VAR)
