@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nixos_secrets: write secret files outside the Nix store with shell commands only (no Python
+on the target). Documented in plugins/modules/nixos_secrets.py; the checks, the shell and the
+decisions are in module_utils/_secrets.py. Content travels on the commands' stdin only."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nixkit.nix.plugins.module_utils import _secrets as sec
+
+ARGUMENT_SPEC = dict(
+    secrets=dict(type='list', elements='raw', required=True, no_log=True),
+    stage=dict(type='str', default='all', choices=['all', 'validate'] + list(sec.STAGES)),
+    variable=dict(type='str', default='secrets'),
+)
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        self._supports_check_mode = True
+        self._supports_async = False
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            return self._secrets(args)
+        except AnsibleConnectionFailure:
+            raise
+        except AnsibleError as exc:
+            # Reported in `error` too, so a role can show it from a task with no_log (see nixos_deploy).
+            return self._fail(dict(changed=False, secrets=[]), to_text(exc))
+
+    def _secrets(self, args):
+        stage, variable = args['stage'], args['variable']
+        stages = list(sec.STAGES) if stage == 'all' else [] if stage == 'validate' else [stage]
+        result = dict(changed=False, secrets=[], error=None)
+        try:
+            secrets = sec.check(args['secrets'], variable)
+            contents = {}
+            for n, s in enumerate(secrets):
+                if s['upload'] in stages or stage == 'validate':
+                    contents[n] = self._content(s, variable)
+        except sec.SecretsError as exc:
+            return self._fail(result, str(exc))
+        if not secrets:
+            return dict(result, msg='no secrets')
+
+        probed = sec.parse_kv(self._run(sec.probe(secrets))['stdout'])
+        errors = sec.problems(secrets, probed, stages, variable, self._task.check_mode)
+        if errors:
+            return self._fail(result, '; '.join(errors) + ' Nothing was changed.')
+        if stage == 'validate':
+            return dict(result, secrets=[dict(sec.public(s), state='valid') for s in secrets],
+                        msg='%d secret(s) checked' % len(secrets))
+
+        diffs = []
+        for n, s in enumerate(secrets):
+            item = sec.public(s)
+            result['secrets'].append(item)
+            if s['upload'] not in stages:
+                item['state'] = 'other stage'
+                continue
+            st = sec.state(probed, n)
+            meta = sec.metadata_differs(s, st)
+            if self._task.check_mode:
+                answer = self._run(sec.compare_script(s), contents[n])
+                content_changed = sec.parse_kv(answer['stdout']).get('content') != 'same'
+            else:
+                answer = self._run(sec.write_script(s, meta), contents[n])
+                done = sec.parse_kv(answer['stdout'])
+                if answer['rc'] != 0 or done.get('content') not in ('same', 'written'):
+                    # stderr of mktemp/chown/mv names a path or a user, never the content (it is on stdin).
+                    return self._fail(result, '%s[%d] (dest %s): writing it failed on the target: %s' % (
+                        variable, s['index'], s['dest'], to_text(answer['stderr']).strip() or 'rc %s' % answer['rc']))
+                content_changed = done.get('content') == 'written' and done.get('same') != 'yes'
+            changed = meta or bool(content_changed)
+            item['state'] = ('would write' if self._task.check_mode else 'written') if changed else 'unchanged'
+            item['changed'] = changed
+            if changed:
+                result['changed'] = True
+                diffs.append(sec.describe(s, st, meta, content_changed))
+        written = [i['dest'] for i in result['secrets'] if i.get('changed')]
+        verb = 'would write' if self._task.check_mode else 'wrote'
+        result['msg'] = '%s %d secret(s)%s' % (verb, len(written), (': ' + ', '.join(written)) if written else '')
+        if self._task.diff and diffs:
+            result['diff'] = diffs
+        return result
+
+    def _fail(self, result, msg):
+        return dict(result, failed=True, error=msg, msg=msg)
+
+    def _content(self, secret, variable):
+        if 'content' in secret:
+            return to_bytes(secret['content'], errors='surrogate_or_strict')
+        try:
+            path = self._find_needle('files', secret['src'])
+            real = self._loader.get_real_file(path, decrypt=True)
+        except AnsibleError as exc:
+            raise sec.SecretsError('%s[%d] (dest %s): src %s cannot be read on the controller: %s' % (
+                variable, secret['index'], secret['dest'], secret['src'], to_text(exc).splitlines()[0]))
+        try:
+            with open(real, 'rb') as handle:
+                return handle.read()
+        finally:
+            self._loader.cleanup_tmp_file(real)
+
+    def _run(self, script, data=None):
+        # ActionBase appends ' ; sleep 0': a script must not end with a newline. The content goes on stdin.
+        try:
+            return self._low_level_execute_command(script.rstrip('\n'), sudoable=True, in_data=data)
+        except AnsibleConnectionFailure:
+            raise
+        except AnsibleError as exc:
+            if data is None:
+                raise
+            # paramiko_ssh, for one, cannot send a command's stdin.
+            raise AnsibleError('nixos_secrets sends each secret on the stdin of a shell command, which the connection '
+                               'plugin %s cannot do (%s); use the ssh connection' % (self._connection._load_name, to_text(exc)))

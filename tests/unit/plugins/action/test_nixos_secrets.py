@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) nixkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""nixos_secrets: the checks (module_utils/_secrets.py) and the plugin's whole flow, with its shell
+really run by sh on this machine in a temporary directory (content on stdin, as over SSH)."""
+
+import grp
+import os
+import pwd
+import stat
+import subprocess
+
+import pytest
+
+from ansible_collections.nixkit.nix.plugins.action.nixos_secrets import ActionModule
+from ansible_collections.nixkit.nix.plugins.module_utils import _secrets as sec
+
+SECRET = 'hunter2-s3cr3t-value'
+VAR = 'nixos_deploy_secrets'
+
+
+# --- checks on the controller -------------------------------------------------------------------
+
+def test_defaults_and_normalisation():
+    out = sec.check([{'dest': '/run/keys//a/../db', 'content': SECRET}], VAR)
+    assert out == [{'dest': '/run/keys/db', 'index': 0, 'owner': 'root', 'group': 'root', 'mode': '0600',
+                    'upload': 'pre-activation', 'content': SECRET}]
+    assert sec.public(out[0]) == {'dest': '/run/keys/db', 'owner': 'root', 'group': 'root', 'mode': '0600',
+                                  'upload': 'pre-activation'}
+
+
+@pytest.mark.parametrize('mode, expected', [('0640', '0640'), ('640', '0640'), (0o640, '0640'), (384, '0600'), ('0400', '0400')])
+def test_modes(mode, expected):
+    assert sec.check([{'dest': '/k', 'content': 'x', 'mode': mode}])[0]['mode'] == expected
+
+
+@pytest.mark.parametrize('dest', ['/nix/store', '/nix/store/abc-x', '/nix//store/abc', '/run/keys/../../nix/store/x',
+                                  '//nix/store/y'])
+def test_store_paths_are_refused_naming_the_variable(dest):
+    with pytest.raises(sec.SecretsError) as err:
+        sec.check([{'dest': '/run/keys/ok', 'content': 'x'}, {'dest': dest, 'content': SECRET}], VAR)
+    assert str(err.value).startswith('nixos_deploy_secrets[1] (dest %s): a secret must not go into the Nix store' % dest)
+    assert 'Nothing was changed' in str(err.value) and SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize('item, words', [
+    ({'dest': 'relative', 'content': 'x'}, 'dest must be an absolute path'),
+    ({'dest': '/dir/', 'content': 'x'}, 'dest must be an absolute path'),
+    ({'dest': '/a\nb', 'content': 'x'}, 'newlines'),
+    ({'dest': '/a'}, 'exactly one of content'),
+    ({'dest': '/a', 'content': SECRET, 'src': 'f'}, 'exactly one of content'),
+    ({'dest': '/a', 'content': SECRET, 'mode': 'u=rw'}, 'octal string'),
+    ({'dest': '/a', 'content': SECRET, 'mode': '4755'}, 'octal string'),
+    ({'dest': '/a', 'content': SECRET, 'mode': True}, 'octal string'),
+    ({'dest': '/a', 'content': SECRET, 'owner': 'a b'}, "owner 'a b' is not a user"),
+    ({'dest': '/a', 'content': SECRET, 'upload': 'later'}, 'upload must be pre-activation'),
+    ({'dest': '/a', 'content': SECRET, 'contents': 'typo'}, 'unknown keys contents'),
+    ({'dest': '/a', 'content': 5}, 'content must be a string'),
+    ('just a string', 'must be a dict'),
+])
+def test_bad_items_are_refused_without_showing_content(item, words):
+    with pytest.raises(sec.SecretsError) as err:
+        sec.check([item], VAR)
+    assert words in str(err.value) and str(err.value).startswith('nixos_deploy_secrets[0]')
+    assert SECRET not in str(err.value)
+
+
+def test_an_inline_vault_value_is_read_when_checked():
+    class Vaulted(object):   # what older ansible-core gives for !vault: decrypted on access to .data
+        data = SECRET
+    assert sec.check([{'dest': '/k', 'content': Vaulted()}], VAR)[0]['content'] == SECRET
+
+
+def test_duplicates_and_non_lists():
+    with pytest.raises(sec.SecretsError, match=r'\[1\] \(dest /a/\./b\): the same file as nixos_deploy_secrets\[0\]'):
+        sec.check([{'dest': '/a/b', 'content': 'x'}, {'dest': '/a/./b', 'content': 'y'}], VAR)
+    with pytest.raises(sec.SecretsError, match='must be a list'):
+        sec.check({'dest': '/a'}, VAR)
+    assert sec.check(None) == [] and sec.check([]) == []
+
+
+def test_problems_on_the_target():
+    secrets = sec.check([{'dest': '/etc/x/key', 'content': 'x'},
+                         {'dest': '/var/lib/app/t', 'content': 'y', 'owner': 'app', 'upload': 'post-activation'}], VAR)
+    probed = sec.parse_kv('uid=0\ns0_dir=/nix/store/aaa-etc\ns0_type=none\ns0_uid=0\ns0_gid=0\n'
+                          's1_dir=/var/lib\ns1_type=none\ns1_uid=\ns1_gid=0\n')
+    errors = sec.problems(secrets, probed, ['pre-activation'], VAR)
+    assert errors == ['nixos_deploy_secrets[0] (dest /etc/x/key): its directory resolves to /nix/store/aaa-etc, inside the '
+                      'Nix store (through a symbolic link); a secret must not go there. Choose a path outside /nix/store.']
+    # The owner of a post-activation secret must exist when it is written, not before (nor in check mode).
+    post = sec.problems(secrets[1:], sec.parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
+                        ['post-activation'], VAR)
+    assert post == ['nixos_deploy_secrets[1] (dest /var/lib/app/t): owner app does not exist on the target']
+    assert sec.problems(secrets[1:], sec.parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
+                        ['post-activation'], VAR, check_mode=True) == []
+    pre = sec.check([{'dest': '/k', 'content': 'x', 'owner': 'app'}], VAR)
+    assert 'set upload: post-activation' in sec.problems(pre, sec.parse_kv('uid=0\ns0_dir=/\ns0_uid=\ns0_gid=0\n'),
+                                                         ['pre-activation'], VAR)[0]
+    assert 'become: true' in sec.problems([], {'uid': '1000'}, [], VAR)[0]
+    link = sec.problems(pre, sec.parse_kv('uid=0\ns0_dir=/\ns0_type=link\ns0_link=/nix/store/bbb-k\ns0_uid=0\ns0_gid=0\n'),
+                        [], VAR)
+    assert link == ['nixos_deploy_secrets[0] (dest /k): it is a link into the Nix store (/nix/store/bbb-k), a file the '
+                    'system manages; choose another path']
+
+
+# --- the plugin's flow, with its shell run here ---------------------------------------------------
+
+class Task(object):
+    def __init__(self, check_mode=False, diff=False):
+        self.check_mode, self.diff = check_mode, diff
+
+
+class Loader(object):
+    def get_real_file(self, path, decrypt=True):
+        return path
+
+    def cleanup_tmp_file(self, path):
+        pass
+
+
+def plugin(check_mode=False, diff=False, log=None):
+    p = object.__new__(ActionModule)
+    p._task = Task(check_mode, diff)
+    p._loader = Loader()
+    p._find_needle = lambda kind, path: path
+    commands = log if log is not None else []
+
+    def run(script, data=None):
+        commands.append((script, data))
+        done = subprocess.run(['sh', '-c', script.rstrip('\n') + ' ; sleep 0'], input=data, capture_output=True, check=False)
+        return {'rc': done.returncode, 'stdout': done.stdout.decode(), 'stderr': done.stderr.decode()}
+    p._run = run
+    return p
+
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason='the plugin refuses to write secrets unless it runs as root')
+
+
+def args(secrets, stage='all'):
+    return {'secrets': secrets, 'stage': stage, 'variable': VAR}
+
+
+@needs_root
+def test_write_then_unchanged_then_metadata_then_content(tmp_path):
+    dest = str(tmp_path / 'keys' / 'db')
+    src = tmp_path / 'src.txt'
+    src.write_bytes(b'from-a-file\n')
+    secrets = [{'dest': dest, 'content': SECRET, 'owner': ME, 'group': MY_GROUP, 'mode': '0640'},
+               {'dest': str(tmp_path / 'f'), 'src': str(src)}]
+    log = []
+    first = plugin(log=log)._secrets(args(secrets))
+    assert first['changed'] and first['error'] is None
+    assert [s['state'] for s in first['secrets']] == ['written', 'written']
+    assert open(dest).read() == SECRET and stat.S_IMODE(os.stat(dest).st_mode) == 0o640
+    assert open(str(tmp_path / 'f'), 'rb').read() == b'from-a-file\n'
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'f')).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'keys')).st_mode) == 0o755
+    # The content was only ever on stdin, never in a command, and is nowhere in the result.
+    assert all(SECRET not in script for script, dummy in log) and SECRET not in repr(first)
+    assert not [n for n in os.listdir(str(tmp_path / 'keys')) if n.startswith('.nixkit-secret')]
+
+    again = plugin()._secrets(args(secrets))
+    assert not again['changed'] and [s['state'] for s in again['secrets']] == ['unchanged', 'unchanged']
+
+    os.chmod(dest, 0o644)
+    fixed = plugin(diff=True)._secrets(args(secrets))
+    assert [s['state'] for s in fixed['secrets']] == ['written', 'unchanged']
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
+    assert fixed['diff'][0]['after'] == 'content: (secret, not shown)\nowner: %s, group: %s, mode: 0640\n' % (ME, MY_GROUP)
+    assert fixed['diff'][0]['before'].endswith('mode: 0644\n')
+
+    secrets[0]['content'] = SECRET + '-rotated'
+    predicted = plugin(check_mode=True, diff=True)._secrets(args(secrets))
+    assert predicted['changed'] and predicted['secrets'][0]['state'] == 'would write'
+    assert 'changed)' in predicted['diff'][0]['after'] and open(dest).read() == SECRET
+    assert SECRET not in repr(predicted)
+    assert plugin()._secrets(args(secrets))['secrets'][0]['state'] == 'written' and open(dest).read() == SECRET + '-rotated'
+
+
+@needs_root
+def test_a_link_is_replaced_not_followed(tmp_path):
+    target = tmp_path / 'elsewhere'
+    target.write_text('keep me')
+    dest = tmp_path / 'key'
+    os.symlink(str(target), str(dest))
+    done = plugin()._secrets(args([{'dest': str(dest), 'content': SECRET}]))
+    assert done['changed'] and not os.path.islink(str(dest)) and target.read_text() == 'keep me'
+
+
+@needs_root
+def test_stages_and_check_mode_write_nothing_else(tmp_path):
+    pre, post = str(tmp_path / 'pre'), str(tmp_path / 'post')
+    secrets = [{'dest': pre, 'content': 'a'}, {'dest': post, 'content': 'b', 'upload': 'post-activation', 'owner': 'no-such-user-x'}]
+    checked = plugin(check_mode=True)._secrets(args(secrets, 'post-activation'))
+    assert checked['error'] is None and [s['state'] for s in checked['secrets']] == ['other stage', 'would write']
+    assert not os.path.exists(pre) and not os.path.exists(post)
+    first = plugin()._secrets(args(secrets, 'pre-activation'))
+    assert [s['state'] for s in first['secrets']] == ['written', 'other stage'] and not os.path.exists(post)
+    refused = plugin()._secrets(args(secrets, 'post-activation'))
+    assert refused['failed'] and refused['error'] == (
+        'nixos_deploy_secrets[1] (dest %s): owner no-such-user-x does not exist on the target Nothing was changed.' % post)
+    assert plugin()._secrets(args(secrets, 'validate'))['error'] is None
+
+
+@needs_root
+def test_a_directory_through_a_link_into_the_store_is_refused_before_anything_is_written(tmp_path):
+    if not os.path.isdir('/nix/store'):
+        pytest.skip('needs a /nix/store directory to link to')
+    os.symlink('/nix/store', str(tmp_path / 'sneaky'))
+    ok = str(tmp_path / 'ok')
+    out = plugin()._secrets(args([{'dest': ok, 'content': 'x'}, {'dest': str(tmp_path / 'sneaky' / 'k'), 'content': 'y'}]))
+    assert out['failed'] and 'its directory resolves to /nix/store' in out['error'] and not os.path.exists(ok)
+
+
+def test_scripts_are_valid_sh_and_carry_no_content():
+    s = sec.check([{'dest': "/run/keys/it's", 'content': SECRET, 'owner': 'a', 'group': '100'}])[0]
+    for script in (sec.probe([s]), sec.compare_script(s), sec.write_script(s, True)):
+        checked = subprocess.run(['sh', '-n'], input=script + ' ; sleep 0', capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert SECRET not in script
