@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by benchmarks/*.sh (not run alone): the lab set-up they share. Call from the repo root.
 #   bench_lab NAME     sets $run (lab run id, named after the test run when NIXKIT_LAB_PREFIX is set)
 #                      and $state (a private temporary directory); on exit both go away (KEEP=1 keeps

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Run a command and report the peak memory of its whole process tree (benchmarks only).
 
-    peak_rss.py OUTFILE -- COMMAND [ARGS...]
+    python3 benchmarks/lib/peak_rss.py OUTFILE -- COMMAND [ARGS...]
 
 Samples every 0.1 s the summed resident set size of the command and all its descendants (Ansible
 forks a worker per host and task, so one process's maximum would miss most of it), writes the peak in

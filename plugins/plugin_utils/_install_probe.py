@@ -56,7 +56,7 @@ def parse(text):
     facts = dict(nixos=False, os_family='unknown', distribution='an unknown system', nix_owner='', nix_group='',
                  nix_absent=False, version='', missing_users=[], installed_packages=[])
     for line in (text or '').splitlines():
-        tag, _, rest = line.partition(' ')
+        tag, dummy, rest = line.partition(' ')
         if tag == 'nixos':
             facts['nixos'] = True
         elif tag == 'os':
@@ -74,7 +74,7 @@ def parse(text):
         elif tag == 'missing-user':
             facts['missing_users'].append(rest.strip())
         elif tag == 'package':
-            name, _, status = rest.partition(' ')
+            name, dummy, status = rest.partition(' ')
             if status.strip() == 'installed':
                 facts['installed_packages'].append(name)
     facts['nixos'] = facts['nixos'] or facts['os_family'] == 'NixOS'
