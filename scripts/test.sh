@@ -103,6 +103,31 @@ stage_molecule() {
   return "$failed"
 }
 
+stage_nixmatrix() {
+  # The Nix matrix: scenarios on Debian sid's Nix (lab variant nixsid, NIXKIT_LAB_NIX=sid) after the
+  # molecule stage ran them on trixie's 2.26. By hand: `scripts/test.sh nixmatrix` runs farm, cache
+  # and nixos_deploy; NIXMATRIX_SCENARIOS picks others. The default pipeline runs only
+  # ${NIXMATRIX_SCENARIOS} as set in the default stage list below. Own run ids and molecule
+  # directories ($run_id-sid-*), so the runs cannot meet the trixie ones of the molecule stage.
+  local scenarios scenario failed=0 start image nix_version
+  read -r -a scenarios <<<"${NIXMATRIX_SCENARIOS:-farm cache nixos_deploy}"
+  python3 tests/lab/nixlab.py image --variant nixsid || return 1
+  image=$(python3 -c 'import sys; sys.path.insert(0, "tests/lab"); import nixlab; print(nixlab.image_name("nixsid"))')
+  nix_version=$(CONTAINERS_CONF=tests/lab/containers.conf podman run --rm --network none "$image" nix --version)
+  for scenario in "${scenarios[@]}"; do
+    echo "--- molecule scenario on ${nix_version:-sid}: $scenario"
+    start=$SECONDS
+    if (cd extensions && NIXKIT_LAB_NIX=sid NIXKIT_LAB_PREFIX="$run_id-sid" \
+          MOLECULE_EPHEMERAL_DIRECTORY="$work/molecule-sid/$scenario" molecule test -s "$scenario"); then
+      echo "--- nix matrix: $scenario on ${nix_version:-sid}: passed ($((SECONDS - start)) s)"
+    else
+      echo "--- nix matrix: $scenario on ${nix_version:-sid}: FAILED ($((SECONDS - start)) s)"
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+
 stage_bench() {
   # Every benchmark in its smoke size (SMOKE=1): it must still run; no figure is checked. Their lab
   # runs are named after this run (removed with it) and their files live in $work.

@@ -50,6 +50,15 @@ def test_ssh_ng_reachable(capsys, nix, check_mode):
     assert call['env']['NIX_SSHOPTS'] == '-o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
 
 
+def test_nix_2_34_reports_trust_as_a_boolean(capsys, nix):
+    # Nix 2.34.8 (lab variant nixsid), root on its local daemon store; 2.26 said "trusted":1.
+    nix.answers = [(0, '{"trusted":true,"url":"ssh-ng://b","version":"2.34.8"}\n', '')]
+    result = run(capsys, store='ssh-ng://b', timeout=7)
+    assert (result['version'], result['trusted'], result['url']) == ('2.34.8', True, 'ssh-ng://b')
+    nix.answers = [(0, '{"trusted":false,"url":"ssh-ng://b","version":"2.34.8"}\n', '')]
+    assert run(capsys, store='ssh-ng://b', timeout=7)['trusted'] is False
+
+
 def test_task_environment_ssh_options_come_first(capsys, nix, monkeypatch):
     # A builder on another port: Nix ignores ports in store URLs, the role passes them here.
     monkeypatch.setenv('NIX_SSHOPTS', '-p 2222 -o HostKeyAlias=b')
