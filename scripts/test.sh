@@ -272,6 +272,32 @@ molecule_on() {
   return "$failed"
 }
 
+stage_nixmatrix() {
+  # The Nix matrix: scenarios on Debian sid's Nix (lab variant nixsid, NIXKIT_LAB_NIX=sid) after the
+  # molecule stage ran them on trixie's 2.26. By hand: `scripts/test.sh nixmatrix` runs farm, cache
+  # and nixos_deploy; NIXMATRIX_SCENARIOS picks others. The default pipeline runs only
+  # ${NIXMATRIX_SCENARIOS} as set in the default stage list below. Own run ids and molecule
+  # directories ($run_id-sid-*), so the runs cannot meet the trixie ones of the molecule stage.
+  local scenarios scenario failed=0 start image
+  read -r -a scenarios <<<"${NIXMATRIX_SCENARIOS:-farm cache nixos_deploy}"
+  python3 tests/lab/nixlab.py image --variant nixsid || return 1
+  image=$(python3 -c 'import sys; sys.path.insert(0, "tests/lab"); import nixlab; print(nixlab.image_name("nixsid"))')
+  # For the summary's Nix matrix (global).
+  nix_version=$(CONTAINERS_CONF=tests/lab/containers.conf podman run --rm --network none "$image" nix --version)
+  for scenario in "${scenarios[@]}"; do
+    echo "--- molecule scenario on ${nix_version:-sid}: $scenario"
+    start=$SECONDS
+    if (cd extensions && NIXKIT_LAB_NIX=sid NIXKIT_LAB_PREFIX="$run_id-sid" \
+          MOLECULE_EPHEMERAL_DIRECTORY="$work/molecule-sid/$scenario" molecule test -s "$scenario"); then
+      echo "--- nix matrix: $scenario on ${nix_version:-sid}: passed ($((SECONDS - start)) s)"
+    else
+      echo "--- nix matrix: $scenario on ${nix_version:-sid}: FAILED ($((SECONDS - start)) s)"
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+
 stage_molecule_newest() {
   local scenarios
   read -r -a scenarios <<<"${MOLECULE_NEWEST_SCENARIOS:-default}"
@@ -292,7 +318,10 @@ stage_bench() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity lint build docs molecule molecule_newest runner bench)
+# The default pipeline runs one scenario on the newest Nix (nix_store_info: the smallest, and it reads the
+# output that changed between 2.26 and 2.34); `scripts/test.sh nixmatrix` alone runs farm, cache, nixos_deploy.
+[ ${#stages[@]} -gt 0 ] || { stages=(unit sanity lint build docs molecule molecule_newest nixmatrix runner bench)
+  : "${NIXMATRIX_SCENARIOS:=nix_store_info}"; }
 declare -A result
 overall=0
 for stage in "${stages[@]}"; do
@@ -320,5 +349,13 @@ if [ ${#matrix[@]} -gt 0 ]; then
       [ -z "${matrix[$key]:-}" ] || echo "  $key: ${matrix[$key]}"
     done
   done
+fi
+# The Nix matrix: the molecule stage runs on trixie's Nix (lab variant nix), nixmatrix on sid's.
+if [ -n "${result[molecule]:-}" ] || [ -n "${result[nixmatrix]:-}" ]; then
+  echo "=== Nix matrix"
+  [ -z "${result[molecule]:-}" ] ||
+    echo "  nix[trixie 2.26]: ${result[molecule]} (${MOLECULE_SCENARIOS:-every scenario})"
+  [ -z "${result[nixmatrix]:-}" ] ||
+    echo "  nix[sid $(echo "${nix_version:-?}" | awk '{print $NF}')]: ${result[nixmatrix]} (${NIXMATRIX_SCENARIOS:-farm cache nixos_deploy})"
 fi
 exit $overall

@@ -41,7 +41,8 @@ _RULES = (
      'The remote host has no nix-daemon or nix-store on the PATH of a non-interactive SSH session. Install '
      'Nix there, or give the full path with ?remote-program= in the store URL.'),
     ('user_not_allowed',
-     r"'[^']*/nix/[^']*': Permission denied|is not allowed to connect"
+     # Nix 2.26 quotes paths with '...', 2.34 with "...".
+     r"""(['"])[^'"]*/nix/[^'"]*\1: Permission denied|is not allowed to connect"""
      r'|Nix daemon disconnected unexpectedly|error: reading from file: Connection reset by peer',
      'The user may not use that Nix store: it may not open the daemon socket (on Debian only the group '
      'nix-users may) or the store\'s files, or the daemon\'s allowed-users leaves it out (the daemon then '

@@ -4,12 +4,18 @@ Each host runs systemd as PID 1, sshd and python3 (Debian trixie); variant ``nix
 multi-user Nix 2.26 from Debian's ``nix-bin`` + ``nix-setup-systemd``, variant ``bare`` has no Nix.
 Variant ``nix28`` is a Debian bookworm host with bookworm's multi-user Nix 2.8.0 (``sandbox = false``:
 2.8's sandbox cannot start in a default lab container), for testing against the oldest Nix we meet.
+Variant ``nixsid`` is a trixie host with Debian sid's ``nix-bin`` + ``nix-setup-systemd`` (Nix 2.34.x
+when written; systemd stays trixie's, as sid's does not boot on this machine's cgroup v1), for
+testing against the newest Nix Debian ships. sid moves: its image name hashes the recipe, not the
+package versions, so ``image --variant nixsid --rebuild`` picks up a newer Nix. ``up --nix-flavour sid`` runs every
+host asked for as ``nix`` on ``nixsid``; the molecule scenarios pass NIXKIT_LAB_NIX (sid or trixie)
+as that option (extensions/molecule/shared/create.yml), so NIXKIT_LAB_NIX=sid runs a scenario on sid.
 Run as root (rootful podman: the controller reaches hosts on their bridge addresses).
 
 Usage:
-  nixlab.py image [--variant nix|bare|nix28|all] [--rebuild] [--mirror URL]   (all: nix, bare)
+  nixlab.py image [--variant nix|bare|nix28|nixsid|all] [--rebuild] [--mirror URL]   (all: nix, bare)
   nixlab.py up --run RUN --host NAME[:VARIANT][=GROUP,...] [--host ...] --state-dir DIR
-               [--inventory PATH] [--json] [--nix-sandbox]
+               [--inventory PATH] [--json] [--nix-sandbox] [--nix-flavour trixie|sid]
   nixlab.py down --run RUN [--state-dir DIR]
   nixlab.py down --all | --prefix PREFIX      (PREFIX: runs PREFIX and PREFIX-*)
   nixlab.py list
@@ -17,7 +23,7 @@ Usage:
 
 Example:
   nixlab.py up --run t1 --state-dir /tmp/t1 --host h1=nix_builders --host h2:nix=nix_clients \\
-      --host h3:bare --host h4:nix28=nix_clients
+      --host h3:bare --host h4:nix28=nix_clients --host h5:nixsid=nix_builders
   ansible -i /tmp/t1/inventory.yml all -m ping
   nixlab.py down --run t1 --state-dir /tmp/t1
 
@@ -48,7 +54,7 @@ PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(HERE / "containers.conf")}
 LABEL = "io.nixkit.lab.run"
 IMAGE_REPO = "localhost/nixkit-lab"
 RUN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
-SPEC_RE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]{0,30})(?::(?P<variant>nix28|nix|bare))?"
+SPEC_RE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]{0,30})(?::(?P<variant>nix28|nixsid|nix|bare))?"
                      r"(?:=(?P<groups>[A-Za-z_][A-Za-z0-9_]*(?:,[A-Za-z_][A-Za-z0-9_]*)*))?$")
 STATE_MARKER = ".nixkit-lab"  # `down --state-dir` only deletes directories that `up` made
 T0 = time.monotonic()
@@ -95,14 +101,50 @@ else
   echo 'sandbox = false' >> /etc/nix/nix.conf
 fi
 """
+# Debian sid's Nix on the trixie base. A pure sid image does not boot here: sid's systemd no longer
+# runs on the cgroup v1 hierarchy of this machine. So the trixie rootfs gets a sid source pinned low
+# (100: nothing comes from sid unless asked); `-t unstable` takes nix-bin and nix-setup-systemd from sid
+# (with the sid versions of the libraries they need, libc among them); systemd and its libraries are
+# pinned to trixie (without that, sid's libpam-systemd pulls sid's systemd) and checked afterwards.
+# The snapshot mirror's sid Release is past its Valid-Until, hence the apt option. The sid source
+# is removed again so that roles' `apt-get update` on lab hosts sees trixie only. The mirror is the
+# one debootstrap wrote into the rootfs, so the recipe (and the image hash) names none.
+NIXSID_SH = r"""set -e
+export DEBIAN_FRONTEND=noninteractive
+mirror=$(sed -n 's/^deb \([^ ]*\) trixie .*/\1/p' /etc/apt/sources.list | head -n 1)
+test -n "$mirror" || { echo "no trixie source in /etc/apt/sources.list" >&2; exit 1; }
+echo "deb $mirror sid main" > /etc/apt/sources.list.d/nixkit-sid.list
+cat > /etc/apt/preferences.d/nixkit-sid.pref <<'EOF'
+Package: *
+Pin: release a=unstable
+Pin-Priority: 100
+
+Package: systemd systemd-sysv libsystemd0 libsystemd-shared libudev1 libpam-systemd libnss-systemd udev
+Pin: release n=trixie
+Pin-Priority: 1001
+EOF
+systemd_before=$(dpkg-query -W -f '${Version}' systemd)
+apt-get -o Acquire::Check-Valid-Until=false update -q
+apt-get install -y -q --no-install-recommends -t unstable nix-bin nix-setup-systemd
+systemd_after=$(dpkg-query -W -f '${Version}' systemd)
+if [ "$systemd_before" != "$systemd_after" ]; then
+  echo "sid's Nix pulled systemd $systemd_after (was $systemd_before): it would not boot here" >&2
+  exit 1
+fi
+rm /etc/apt/sources.list.d/nixkit-sid.list /etc/apt/preferences.d/nixkit-sid.pref
+nix --version
+"""
 # variant -> (Debian suite, scripts run in the chroot after the base). The hash of a variant's
 # image covers its suite, the base recipe and its scripts.
 VARIANTS = {
     "bare": (SUITE, []),
     "nix": (SUITE, [NIX_SH]),
     "nix28": (SUITE_NIX28, [NIX28_SH]),
+    "nixsid": (SUITE, [NIXSID_SH]),
 }
-DEFAULT_VARIANTS = ["bare", "nix"]  # what `image` builds by default (`--variant all`)
+DEFAULT_VARIANTS = ["bare", "nix"]
+# `up --nix-flavour F`: the variant that hosts asking for `nix` get ("" is the default, trixie).
+NIX_FLAVOURS = {"": "nix", "trixie": "nix", "sid": "nixsid"}  # what `image` builds by default (`--variant all`)
 # Last step before every import: nothing host- or build-specific stays in the image
 # (podman bind-mounts its own resolv.conf, hostname and hosts).
 FINALIZE_SH = r"""set -e
@@ -335,9 +377,17 @@ def teardown(match) -> None:
 def parse_spec(spec: str) -> dict:
     m = SPEC_RE.match(spec)
     if not m:
-        raise LabError(f"bad --host {spec!r}: expected NAME[:nix|bare|nix28][=GROUP1,GROUP2]")
+        raise LabError(f"bad --host {spec!r}: expected NAME[:nix|bare|nix28|nixsid][=GROUP1,GROUP2]")
     groups = m["groups"].split(",") if m["groups"] else []
     return {"name": m["name"], "variant": m["variant"] or "nix", "groups": groups}
+
+
+def apply_nix_flavour(hosts: list[dict], flavour: str) -> list[dict]:
+    """Hosts of variant ``nix`` on the flavour's variant; other variants stay as they were asked."""
+    if flavour not in NIX_FLAVOURS:
+        raise LabError(f"unknown Nix flavour {flavour!r} (--nix-flavour, set from NIXKIT_LAB_NIX by the "
+                       f"molecule scenarios): use one of {', '.join(repr(f) for f in NIX_FLAVOURS)}")
+    return [{**h, "variant": NIX_FLAVOURS[flavour]} if h["variant"] == "nix" else h for h in hosts]
 
 
 def wait_booted(cname: str, timeout: float = 180) -> None:
@@ -387,7 +437,7 @@ def yaml_lines(obj: dict, indent: int = 0) -> list[str]:
 
 
 def cmd_up(a) -> int:
-    hosts = [parse_spec(s) for s in a.host]
+    hosts = apply_nix_flavour([parse_spec(s) for s in a.host], a.nix_flavour)
     names = [h["name"] for h in hosts]
     if len(set(names)) != len(names):
         raise LabError(f"duplicate host names in {names}")
@@ -540,7 +590,7 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("image", help="build (or reuse) the lab images")
     s.add_argument("--variant", choices=[*VARIANTS, "all"], default="all",
-                   help="all: %s (nix28 is built when first used or asked for)" % ", ".join(DEFAULT_VARIANTS))
+                   help="all: %s (nix28 and nixsid are built when first used or asked for)" % ", ".join(DEFAULT_VARIANTS))
     s.add_argument("--rebuild", action="store_true")
     s.add_argument("--mirror", help="Debian mirror URL (default: $NIXKIT_LAB_MIRROR or apt config)")
     s.set_defaults(func=cmd_image)
@@ -552,6 +602,9 @@ def main(argv=None) -> int:
     s.add_argument("--json", action="store_true", help="print hosts and paths as JSON on stdout")
     s.add_argument("--nix-sandbox", action="store_true",
                    help="let Nix's build sandbox work (weakens isolation from the host, see code)")
+    s.add_argument("--nix-flavour", default="", metavar="trixie|sid",
+                   help="run hosts of variant nix as this flavour: sid means variant nixsid "
+                        "(default: trixie, variant nix)")
     s.set_defaults(func=cmd_up)
     s = sub.add_parser("down", help="remove a run (or all runs); idempotent")
     g = s.add_mutually_exclusive_group(required=True)

@@ -20,13 +20,14 @@ _SPEC.loader.exec_module(nixlab)
     ('b1:nix=nix_builders,nix_caches', {'name': 'b1', 'variant': 'nix', 'groups': ['nix_builders', 'nix_caches']}),
     ('b1:nix28=nix_builders', {'name': 'b1', 'variant': 'nix28', 'groups': ['nix_builders']}),
     ('nix28:nix28', {'name': 'nix28', 'variant': 'nix28', 'groups': []}),
+    ('s1:nixsid=nix_caches', {'name': 's1', 'variant': 'nixsid', 'groups': ['nix_caches']}),
 ])
 def test_host_specs(spec, expected):
     assert nixlab.parse_spec(spec) == expected
 
 
 @pytest.mark.parametrize('spec', ['', 'H1', 'h1:alpine', 'h1=', 'h1=bad group', 'x' * 40,
-                                  'h1:nix2', 'h1:nix286', 'h1:NIX28'])
+                                  'h1:nix2', 'h1:nix286', 'h1:NIX28', 'h1:nixsi', 'h1:sid'])
 def test_bad_host_specs_are_refused(spec):
     with pytest.raises(nixlab.LabError):
         nixlab.parse_spec(spec)
@@ -57,6 +58,35 @@ def test_nix28_variant_is_bookworm_with_the_sandbox_off():
     assert nixlab.image_name('nix28') not in (nixlab.image_name('nix'), nixlab.image_name('bare'))
     # `image` (all) builds only the trixie images; nix28 is built when a run asks for it.
     assert 'nix28' not in nixlab.DEFAULT_VARIANTS
+
+
+def test_nixsid_variant_is_trixie_with_sids_nix_only():
+    suite, steps = nixlab.VARIANTS['nixsid']
+    # A sid base would bring sid's systemd, which does not boot on this machine's cgroup v1.
+    assert suite == 'trixie'
+    script = '\n'.join(steps)
+    assert '-t unstable nix-bin nix-setup-systemd' in script
+    assert 'Pin-Priority: 100' in script and 'systemd_before' in script
+    # No mirror in the recipe: the script reads the one debootstrap wrote into the rootfs.
+    assert 'http' not in script
+    assert nixlab.image_name('nixsid').startswith(nixlab.IMAGE_REPO + ':nixsid-')
+    assert nixlab.image_name('nixsid') not in (nixlab.image_name(v) for v in ('nix', 'bare', 'nix28'))
+    assert 'nixsid' not in nixlab.DEFAULT_VARIANTS
+
+
+def test_nix_flavour_maps_only_nix_hosts():
+    hosts = [nixlab.parse_spec(s) for s in ('a', 'b:bare', 'c:nix28=nix_clients', 'd:nix=nix_builders')]
+    assert nixlab.apply_nix_flavour(hosts, '') == hosts
+    assert nixlab.apply_nix_flavour(hosts, 'trixie') == hosts
+    assert [h['variant'] for h in nixlab.apply_nix_flavour(hosts, 'sid')] == ['nixsid', 'bare', 'nix28', 'nixsid']
+    assert nixlab.apply_nix_flavour(hosts, 'sid')[3]['groups'] == ['nix_builders']
+    assert hosts[0]['variant'] == 'nix'  # the caller's list is not changed
+
+
+@pytest.mark.parametrize('flavour', ['Sid', 'unstable', 'nixsid', '2.34'])
+def test_unknown_nix_flavour_names_the_variable(flavour):
+    with pytest.raises(nixlab.LabError, match='NIXKIT_LAB_NIX'):
+        nixlab.apply_nix_flavour([nixlab.parse_spec('a')], flavour)
 
 
 def test_trixie_recipes_are_unchanged_by_the_variant_table():

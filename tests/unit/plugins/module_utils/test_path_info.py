@@ -165,3 +165,20 @@ def test_not_store_paths(path):
         check_store_path(path)
     except PathInfoError as exc:
         assert repr(path) in str(exc)
+
+
+# Nix 2.34.8 (lab variant nixsid): nix path-info --json X. Same shape as 2.19-2.26 (its default
+# --json-format 1), with "storeDir" and a per-entry "version"; stderr warns that --json without
+# --json-format is deprecated, which the parser never reads.
+NIX_2_34_ONE = (
+    '{"/nix/store/zr2knphxg8yyy2mkq8akf2hfknjvdiz7-x":{"ca":null,"deriver":"/nix/store/mh3rz2qzm0lrcxk22g2b1kifak7'
+    'q2nj9-x.drv","narHash":"sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY=","narSize":120,"references":[],"re'
+    'gistrationTime":1796059542,"signatures":[],"storeDir":"/nix/store","ultimate":true,"version":1}}\n'
+)
+
+
+def test_nix_2_34_entries_carry_version_and_store_dir():
+    x = '/nix/store/zr2knphxg8yyy2mkq8akf2hfknjvdiz7-x'
+    assert parse_path_info(NIX_2_34_ONE) == {x: dict(valid=True, signatures=[], narSize=120, references=[])}
+    # A path the store lacks is still null there (exit code 0).
+    assert invalid_paths(parse_path_info('{"%s":null}' % NOPE)) == [NOPE]

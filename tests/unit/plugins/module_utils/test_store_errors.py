@@ -87,6 +87,11 @@ SAMPLES = [
     ('user_not_allowed', "error: opening lock file '/nix/var/nix/db/big-lock': Permission denied\n"),
     # the same on a host where the local store was never opened before
     ('user_not_allowed', "error: creating directory '/nix/store': Permission denied\n"),
+    # Nix 2.34.8 (lab variant nixsid) quotes paths with double quotes: ssh://nobodyx@b, and store
+    # local as a user outside nix-users on a host whose local store was never opened
+    ('user_not_allowed', 'error: getting status of "/nix/var/nix/daemon-socket/socket": Permission denied\n'
+                         "error: cannot connect to 'b'\n"),
+    ('user_not_allowed', 'error: creating directory "/nix/store": Permission denied\n'),
     # http store that answers without a nix-cache-info
     ('not_a_cache', "error: 'http://b:8080/empty' does not appear to be a binary cache\n"),
     # ssh://b?remote-program=nix-daemon (the wrong program for the ssh:// protocol)

@@ -50,6 +50,14 @@ def test_ssh_ng_reachable(capsys, nix, check_mode):
     assert call['env']['NIX_SSHOPTS'] == '-o ConnectTimeout=7 -o BatchMode=yes -o UpdateHostKeys=no'
 
 
+def test_nix_2_34_reports_trust_as_a_boolean(capsys, nix):
+    # Nix 2.34.8 (lab variant nixsid): `nix store info --json` as root on its local store, verbatim;
+    # 2.26 said "trusted":1. (The nix_store_info scenario sees false on 2.34 for an untrusted user.)
+    nix.answers = [(0, '{"trusted":true,"url":"local","version":"2.34.8"}\n', '')]
+    result = run(capsys, store='local', timeout=7)
+    assert (result['reachable'], result['version'], result['trusted'], result['url']) == (True, '2.34.8', True, 'local')
+
+
 def test_task_environment_ssh_options_come_first(capsys, nix, monkeypatch):
     # A builder on another port: Nix ignores ports in store URLs, the role passes them here.
     monkeypatch.setenv('NIX_SSHOPTS', '-p 2222 -o HostKeyAlias=b')
