@@ -17,6 +17,8 @@ from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as ro
 
 # Roles that need a recent enough Nix on the host before they change anything.
 NIX_CHECKED_ROLES = ('nix_builder', 'nix_client', 'nix_cache_server')
+# Roles whose main view reads the host first (one shell command, no Python there).
+PROBED_ROLES = NIX_CHECKED_ROLES + ('nix_install',)
 
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
@@ -29,7 +31,7 @@ ARGUMENT_SPEC = dict(
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    # Only shell commands run on the host (estate.HOST_PROBE, install_probe.command): no Python needed there.
+    # Only one shell command runs on the host (install_probe.command): no Python needed there.
     _requires_connection = True
 
     def run(self, tmp=None, task_vars=None):
@@ -53,12 +55,13 @@ class ActionModule(ActionBase):
             except estate.EstateError as exc:
                 return dict(failed=True, changed=False, msg=str(exc))
 
-        nixos = None
-        if role in NIX_CHECKED_ROLES and params['view'] == 'main':
-            version, nixos = self._probe_host()
-            problem = estate.nix_version_problem(version, role, host)
-            if problem:
-                return dict(failed=True, changed=False, msg=problem)
+        facts = None
+        if role in PROBED_ROLES and params['view'] == 'main':
+            facts = self._probe_host(role, args)
+            if role in NIX_CHECKED_ROLES:
+                problem = estate.nix_version_problem(estate.parse_nix_version(facts['version']), role, host)
+                if problem:
+                    return dict(failed=True, changed=False, msg=problem)
 
         groups = task_vars.get('groups') or {}
         try:
@@ -71,10 +74,10 @@ class ActionModule(ActionBase):
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
         result = dict(view, changed=False, args=role_args.public(role, args))
-        if nixos is not None:
-            result['nixos'] = nixos
-        if role == 'nix_install' and params['view'] == 'main':
-            result['host'] = self._probe_install_host(args)
+        if facts is not None:
+            result['nixos'] = facts['nixos']
+            if role == 'nix_install':
+                result['host'] = facts
         warning = self._not_yet(role, view)
         if warning:
             result['warnings'] = [warning]
@@ -120,18 +123,16 @@ class ActionModule(ActionBase):
                     'there first): %s' % ', '.join(view['builders_missing'] + view['caches_missing']))
         return None
 
-    def _probe_host(self):
-        """(the host's Nix as (major, minor, patch) or None when it has none yet, whether it is NixOS)."""
-        result = self._low_level_execute_command(estate.HOST_PROBE)
-        return estate.parse_host_probe(result.get('stdout', ''))
-
-    def _probe_install_host(self, args):
-        """nix_install's look at the host (NixOS, OS family, Nix's state and version, users, packages)."""
-        packages = (['python3-apt'] + list(args['nix_install_packages'])
-                    if args['nix_install_method'] == 'package' else [])
-        result = self._low_level_execute_command(
-            install_probe.command(args['nix_install_daemon_users'], packages))
-        return install_probe.parse(result.get('stdout', ''))
+    def _probe_host(self, role, args):
+        """The host as one shell command reads it (plugin_utils/_install_probe.py): NixOS, OS family, Nix
+        version and state; for nix_install also its daemon users and packages."""
+        users, packages = [], []
+        if role == 'nix_install':
+            users = args['nix_install_daemon_users']
+            if args['nix_install_method'] == 'package':
+                packages = ['python3-apt'] + list(args['nix_install_packages'])
+        result = self._low_level_execute_command(install_probe.command(users, packages))
+        return dict(install_probe.parse(result.get('stdout', '')), path=install_probe.NIX_PATH)
 
     def _published(self, hostvars):
         """Descriptors published in this run: the facts nixkit_KIND of every host (only those templated)."""

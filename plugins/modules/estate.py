@@ -34,8 +34,9 @@ description:
   - "Peers not wired in yet are named in a warning: a builder's or cache's clients without published keys
     (RV(keyless_clients), and which of them are down), a client's builders and caches without a descriptor."
   - "Runs on the controller; the host needs no Python. For roles V(nix_builder), V(nix_client) and
-    V(nix_cache_server), V(view=main) runs one shell command on the host (C(nix --version), and whether
-    C(/etc/NIXOS) exists, returned as RV(nixos)) and fails, before any change, when its Nix is older than 2.16."
+    V(nix_cache_server), V(view=main) runs one shell command on the host (C(nix --version), whether it is
+    NixOS, returned as RV(nixos)) and fails, before any change, when its Nix is older than 2.16. For V(nix_install)
+    the same command also reads what RV(host) returns."
 author:
   - nixkit maintainers (@nixkit)
 attributes:
@@ -127,10 +128,52 @@ args:
   type: dict
   sample: {"trusted": false, "max_jobs": "auto", "speed_factor": 2}
 nixos:
-  description: Whether the host is NixOS (C(/etc/NIXOS) exists); the roles then write a NixOS module instead of files.
-  returned: role nix_builder, nix_client or nix_cache_server with O(view=main)
+  description: Whether the host is NixOS (C(/etc/NIXOS) exists, or os-release says so); the roles then write a NixOS
+    module instead of files.
+  returned: role nix_builder, nix_client, nix_cache_server or nix_install with O(view=main)
   type: bool
   sample: false
+host:
+  description: What role nix_install needs to know about the host, read with the same shell command before any change.
+  returned: role nix_install with O(view=main)
+  type: dict
+  contains:
+    nixos:
+      description: Whether the host is NixOS.
+      type: bool
+    os_family:
+      description: V(Debian) (also Ubuntu and others like it), V(NixOS), else the os-release ID or V(unknown).
+      type: str
+    distribution:
+      description: The system's name from os-release, for messages.
+      type: str
+    nix_absent:
+      description: Whether C(/nix/var/nix) is missing.
+      type: bool
+    nix_owner:
+      description: Owner of C(/nix/var/nix) when it is not root (a single-user install), else empty.
+      type: str
+    nix_group:
+      description: Its group, with O(nix_owner).
+      type: str
+    version:
+      description: The first line of C(nix --version), empty without Nix.
+      type: str
+    missing_users:
+      description: Users of C(nix_install_daemon_users) the host does not have.
+      type: list
+      elements: str
+    installed_packages:
+      description: Of the packages asked about (C(python3-apt) and C(nix_install_packages), package method), those dpkg
+        reports installed.
+      type: list
+      elements: str
+    path:
+      description: The PATH the probe looked for Nix on (NixOS, the installer's profile, the distribution's directories).
+      type: str
+  sample: {"nixos": false, "os_family": "Debian", "distribution": "Debian GNU/Linux 13 (trixie)", "nix_absent": false,
+           "nix_owner": "", "nix_group": "", "version": "nix (Nix) 2.26.3", "missing_users": [],
+           "installed_packages": ["python3-apt", "nix-bin"], "path": "/run/current-system/sw/bin:/usr/bin:/bin"}
 clients:
   description: Builder and cache views - the clients whose keys are authorized.
   returned: role nix_builder or nix_cache_server

@@ -483,19 +483,6 @@ def parse_nix_version(text):
     return tuple(int(part or 0) for part in match.groups()) if match else None
 
 
-# The one command the estate action runs on a host (no Python needed there): is it NixOS, which Nix.
-HOST_PROBE = ('[ -e /etc/NIXOS ] && echo NIXOS; '
-              'PATH=/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/bin:/usr/bin:/bin:"$PATH" '
-              'LC_ALL=C nix --version 2>/dev/null || true')
-
-
-def parse_host_probe(text):
-    """(nix version or None, NixOS or not) from HOST_PROBE's output."""
-    lines = (text or '').splitlines()
-    nixos = 'NIXOS' in (line.strip() for line in lines)
-    return parse_nix_version('\n'.join(line for line in lines if line.strip() != 'NIXOS')), nixos
-
-
 def nix_version_problem(version, role, host):
     """None when ``version`` is new enough for ``role``; else what to do. None also when Nix is missing
     (the role's own preflight says so)."""

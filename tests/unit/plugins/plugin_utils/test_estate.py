@@ -214,16 +214,6 @@ def test_nix_versions_are_read(text, version):
     assert estate.parse_nix_version(text) == version
 
 
-@pytest.mark.parametrize('text, expected', [
-    ('nix (Nix) 2.26.3\n', ((2, 26, 3), False)),
-    ('NIXOS\nnix (Nix) 2.28.4\n', ((2, 28, 4), True)),
-    ('NIXOS\n', (None, True)),  # NixOS whose nix is not on the probe's PATH (the role's preflight says so)
-    ('', (None, False)),
-])
-def test_host_probe_reads_nixos_and_version(text, expected):
-    assert estate.parse_host_probe(text) == expected
-
-
 def test_old_nix_is_refused_before_anything_changes():
     problem = estate.nix_version_problem((2, 8, 0), 'nix_client', 'c1')
     assert 'nix_client needs Nix 2.16 or newer on c1, which has 2.8.0' in problem
