@@ -154,7 +154,7 @@ host:
       description: Owner of C(/nix/var/nix) when it is not root (a single-user install), else empty.
       type: str
     nix_group:
-      description: Its group, with O(nix_owner).
+      description: Its group, with RV(host.nix_owner).
       type: str
     version:
       description: The first line of C(nix --version), empty without Nix.
