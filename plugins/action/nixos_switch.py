@@ -27,6 +27,7 @@ ARGUMENT_SPEC = dict(
     rollback_to=dict(type='int'),
     on_inhibited=dict(type='str', default='fail', choices=list(plan.ON_INHIBITED)),
     install_bootloader=dict(type='bool', default=False),
+    rollback_activation=dict(type='str', default='switch', choices=['switch', 'boot']),
 )
 # Each poll is one command over the multiplexed connection (about 0.1 s).
 POLL_INTERVAL = 0.5
@@ -59,13 +60,13 @@ class ActionModule(ActionBase):
         if errors:
             return dict(result, failed=True, msg='; '.join(errors))
         try:
-            decision = plan.decide(probe, action, store_path, profile, args['rollback_to'])
+            decision = plan.decide(probe, action, store_path, profile, args['rollback_to'], args['rollback_activation'])
         except ValueError as exc:
             return dict(result, failed=True, msg=str(exc))
         result.update(decision)
         if self._task.check_mode and (decision['changed'] or action == 'dry-activate'):
             return dict(result, msg='check mode: would run %s/bin/switch-to-configuration %s' % (
-                result['store_path'], 'switch' if action == 'rollback' else action))
+                result['store_path'], args['rollback_activation'] if action == 'rollback' else action))
         if not decision['changed'] and action != 'dry-activate':
             return dict(result, msg='nothing to do: the target already runs %s (%s)' % (result['store_path'], action))
         return self._switch(result, args, probe)
@@ -82,6 +83,8 @@ class ActionModule(ActionBase):
             return None
         if args['rollback_to'] is not None:
             return 'rollback_to is only for action=rollback'
+        if args['rollback_activation'] != 'switch':
+            return 'rollback_activation is only for action=rollback'
         return plan.check_store_path(args['store_path'])
 
     def _run(self, script):
@@ -94,7 +97,8 @@ class ActionModule(ActionBase):
         job = shell.job(unit, action, result['store_path'] if action != 'rollback' else '', args['profile'], probe.get('nix_env'),
                         args['timeout'], args['confirm_timeout'] if action in ('switch', 'test') else 0,
                         args['rollback'], result['generation'] if action == 'rollback' else None,
-                        args['on_inhibited'], args['install_bootloader'], plan.inhibitor_changes(probe))
+                        args['on_inhibited'], args['install_bootloader'], plan.inhibitor_changes(probe),
+                        args['rollback_activation'])
         started = self._run(shell.launch(unit, job, 'nixkit.nix nixos_switch %s' % action))
         if started['rc'] != 0:
             return dict(result, failed=True, msg='systemd-run could not start the activation unit %s: %s'
@@ -107,7 +111,8 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg='Lost the target or ran out of time while unit %s ran; it goes on '
                         'there (and rolls back by itself if it awaited a confirmation): %s' % (unit, confirm_error))
         log = self._run(shell.finish(unit))['stdout'].splitlines()
-        failed, msg, fields = plan.outcome(record, action, result['store_path'], args['confirm_timeout'], confirm_error)
+        failed, msg, fields = plan.outcome(record, action, result['store_path'], args['confirm_timeout'], confirm_error,
+                                           args['rollback_activation'])
         result.update((k, v) for k, v in fields.items() if v is not None or k not in ('generation', 'previous_generation'))
         result.update(log=log, msg=msg, failed=failed)
         if action == 'dry-activate':

@@ -24,3 +24,17 @@ attributes:
   safe_file_operations:
     description: Writes through a temporary file in the same directory and an atomic rename.
 '''
+
+    # Action plugins that run only POSIX shell commands on the target (nixos_switch, nixos_secrets, nixos_reboot).
+    SHELL_ACTION = r'''
+attributes:
+  action:
+    description: Runs on the controller as an action plugin.
+    support: full
+  async:
+    description: Cannot run with C(async).
+    support: none
+  become:
+    description: Its shell commands use the task's C(become) settings. It needs root on the target.
+    support: full
+'''

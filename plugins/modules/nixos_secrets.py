@@ -33,15 +33,6 @@ description:
 author:
   - nixkit maintainers (@nixkit)
 attributes:
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
-  async:
-    description: Cannot run with C(async).
-    support: none
-  become:
-    description: Its shell commands use the task's C(become) settings. It needs root on the target.
-    support: full
   check_mode:
     support: full
     details: Compares each secret with the file on the target (content on stdin, read-only) and reports what it would write.
@@ -53,6 +44,7 @@ attributes:
     support: full
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.shell_action
   - nixkit.nix.attributes.files
 options:
   secrets:

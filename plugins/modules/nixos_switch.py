@@ -38,8 +38,8 @@ description:
     seconds, for example because the activation stopped sshd or broke the network, the target rolls itself back. The
     task then fails and says so.
   - V(rollback) returns the system to an earlier generation, to O(rollback_to) or by default the newest one older than
-    the current generation. It activates that generation with C(switch) and deletes the generation it leaves when that
-    one is newer. A health check that fails after a successful switch can call it with
+    the current generation. It activates that generation with C(switch) (or C(boot), see O(rollback_activation)) and
+    deletes the generation it leaves when that one is newer. A health check that fails after a successful switch can call it with
     O(rollback_to=previous_generation) from the switch's result. This task succeeds (RV(rolled_back=true)); failing the
     play is the caller's job.
   - C(changed) comes from the target's state, not from any output. V(switch) compares C(readlink -f /run/current-system)
@@ -50,15 +50,9 @@ description:
 author:
   - nixkit maintainers (@nixkit)
 attributes:
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
   async:
     description: Cannot run with C(async). It already runs the activation detached on the target.
     support: none
-  become:
-    description: Its shell commands use the task's C(become) settings. It needs root on the target.
-    support: full
   check_mode:
     support: full
     details: Reads the target and reports C(changed), RV(previous_generation) and the RV(generation) it would create.
@@ -70,6 +64,7 @@ attributes:
     details: NixOS, or any systemd host whose system closures provide C(bin/switch-to-configuration).
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.shell_action
 options:
   store_path:
     description:
@@ -116,6 +111,16 @@ options:
         the switch being undone. It must exist.
       - Omitted, the newest generation older than the current one is used, as C(nix-env --rollback) does.
     type: int
+  rollback_activation:
+    description:
+      - With O(action=rollback), how the generation returned to is activated.
+      - V(switch) activates it now (and at boot).
+      - V(boot) only makes it the boot default, for a reboot into it with M(nixkit.nix.nixos_reboot); the running system
+        is left alone and the result says RV(reboot_required=true). Use it to undo a system that was booted into, whose
+        changes (kernel, systemd, switch inhibitors) a live switch cannot undo.
+    type: str
+    choices: [switch, boot]
+    default: switch
   on_inhibited:
     description:
       - What to do when the new system declares switch inhibitors (C(system.switch.inhibitors), NixOS 26.05) and its own

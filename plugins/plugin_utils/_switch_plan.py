@@ -144,7 +144,7 @@ def rollback_target(probe, profile, wanted=None):
     return max(older), gens[max(older)]
 
 
-def decide(probe, action, store_path, profile, rollback_to=None):
+def decide(probe, action, store_path, profile, rollback_to=None, rollback_activation='switch'):
     """What the task would do: dict(changed, previous_store_path, previous_generation, generation,
     store_path). `changed` comes from state: the running system (switch, test), the profile (boot),
     both (switch, rollback)."""
@@ -155,7 +155,9 @@ def decide(probe, action, store_path, profile, rollback_to=None):
                 previous_store_path=target if action == 'boot' else running)
     if action == 'rollback':
         number, path = rollback_target(probe, profile, rollback_to)
-        plan.update(store_path=path, generation=number, changed=not (current == number and running == path))
+        # A rollback for the next boot leaves the running system alone: only the profile counts.
+        plan.update(store_path=path, generation=number,
+                    changed=not (current == number and (rollback_activation == 'boot' or running == path)))
     elif action == 'dry-activate':
         plan['changed'] = False
     else:
@@ -179,8 +181,9 @@ def to_int(value):
         return None
 
 
-def outcome(record, action, store_path, confirm_timeout, confirm_error=None):
-    """(failed, msg, fields) from the job's record (parse_kv of UNIT.result)."""
+def outcome(record, action, store_path, confirm_timeout, confirm_error=None, rollback_activation='switch'):
+    """(failed, msg, fields) from the job's record (parse_kv of UNIT.result). `rollback_activation`:
+    what action=rollback ran on the generation returned to (switch, or boot for a reboot into it)."""
     code = to_int(record.get('exit_code'))
     fields = dict(exit_code=code, reboot_required=code == 100, rolled_back=record.get('rolled_back') == 'yes',
                   generation=to_int(record.get('generation')), previous_generation=to_int(record.get('previous_generation')),
@@ -188,7 +191,7 @@ def outcome(record, action, store_path, confirm_timeout, confirm_error=None):
                   deleted_generation=to_int(record.get('deleted_generation')))
     if fields['rolled_back']:
         fields['generation'] = to_int(record.get('rollback_generation'))
-    run = '%s/bin/switch-to-configuration %s' % (store_path, 'switch' if action == 'rollback' else action)
+    run = '%s/bin/switch-to-configuration %s' % (store_path, rollback_activation if action == 'rollback' else action)
     if record.get('inhibited') == 'yes':
         names = record.get('inhibitors') or 'see log'
         if record.get('action') == 'boot' and code in (0, 100) and not record.get('error'):
@@ -214,8 +217,11 @@ def outcome(record, action, store_path, confirm_timeout, confirm_error=None):
             why += ' (%s)' % confirm_error
     elif code in (0, 100) and action == 'rollback':
         fields['rolled_back'] = True
-        msg = 'Rolled back to generation %s (%s): switch-to-configuration switch exited %d' % (
-            fields['generation'], store_path, code)
+        msg = 'Rolled back to generation %s (%s): switch-to-configuration %s exited %d' % (
+            fields['generation'], store_path, rollback_activation, code)
+        if rollback_activation == 'boot':
+            msg += ' (the boot default now; a reboot runs it)'
+            fields['reboot_required'] = True
         if fields['deleted_generation'] is not None:
             msg += '; generation %d deleted' % fields['deleted_generation']
         return False, msg + '.', fields

@@ -180,7 +180,7 @@ esac
 say generation "$gen"
 
 say phase activating
-if [ "$MODE" = rollback ]; then activate "$STORE" switch; else activate "$STORE" "$MODE"; fi
+if [ "$MODE" = rollback ]; then activate "$STORE" "$ROLLBACK_ACTIVATION"; else activate "$STORE" "$MODE"; fi
 rc=$?
 say exit_code "$rc"
 case $rc in 0|100) ok=1 ;; *) ok=0 ;; esac
@@ -206,12 +206,13 @@ say phase done
 
 
 def job(unit, mode, store_path, profile, nix_env, timeout, confirm_timeout, rollback, rollback_to=None,
-        on_inhibited='fail', install_bootloader=False, inhibitors=()):
+        on_inhibited='fail', install_bootloader=False, inhibitors=(), rollback_activation='switch'):
     """The transaction the transient unit runs: lock, check the switch inhibitors, set the profile,
     activate, wait for the confirmation, roll back; each step appended to /run/nixkit/UNIT.result."""
     values = dict(UNIT=unit, MODE=mode, STORE=store_path or '', PROFILE=profile, NIX_ENV=nix_env or '',
                   TIMEOUT=str(int(timeout)), CONFIRM_TIMEOUT=str(int(confirm_timeout)),
                   ROLLBACK='1' if rollback else '0', ROLLBACK_TO='' if rollback_to is None else str(int(rollback_to)),
+                  ROLLBACK_ACTIVATION=rollback_activation,
                   ON_INHIBITED=on_inhibited, INSTALL_BOOTLOADER='1' if install_bootloader else '0',
                   INHIBITORS=', '.join(inhibitors) or 'see the log', D=STATE_DIR)
     return '# nixkit.nix.nixos_switch job %s\n' % unit + _assign(**values) + _JOB_BODY.lstrip('\n')

@@ -37,6 +37,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -374,6 +375,16 @@ def teardown(match) -> None:
     log(f"removed {len(ids)} container(s), network(s): {' '.join(nets) or '-'}")
 
 
+def reboot_addresses(net: str, names: list[str]) -> dict:
+    """Fixed addresses for the hosts that may reboot, from the top of the network's subnet (the
+    allocator hands out addresses from the bottom)."""
+    if not names:
+        return {}
+    subnets = json.loads(podman("network", "inspect", "-f", "{{json .Subnets}}", net).stdout)
+    top = list(ipaddress.ip_network(subnets[0]["subnet"]).hosts())[-len(names) - 1:-1]
+    return {name: str(addr) for name, addr in zip(sorted(names), top)}
+
+
 def parse_spec(spec: str) -> dict:
     m = SPEC_RE.match(spec)
     if not m:
@@ -441,6 +452,9 @@ def cmd_up(a) -> int:
     names = [h["name"] for h in hosts]
     if len(set(names)) != len(names):
         raise LabError(f"duplicate host names in {names}")
+    unknown = sorted(set(a.reboots) - set(names))
+    if unknown:
+        raise LabError(f"--reboots names no --host: {', '.join(unknown)}")
     net = f"nixkit-{a.run}"
     if run_containers(a.run) or network_exists(net):
         raise LabError(f"run {a.run!r} already exists; run `nixlab.py down --run {a.run}` first")
@@ -467,10 +481,14 @@ def cmd_up(a) -> int:
                     "--label", "io.nixkit.lab.nix-sandbox=true"] if a.nix_sandbox else []
     try:
         podman("network", "create", "--label", f"{LABEL}={a.run}", net)
+        fixed = reboot_addresses(net, a.reboots)
         for h in hosts:
             cname = h["container"] = container_name(a.run, h["name"])
+            # systemd as PID 1 exits on `reboot` in a container; podman starts it again, and the inventory's
+            # address must survive that (the network's allocator would hand out the next free one).
+            reboot_opts = ["--restart=always", "--ip", fixed[h["name"]]] if h["name"] in fixed else []
             podman("run", "-d", "--name", cname, "--hostname", h["name"], "--network", net,
-                   "--network-alias", h["name"], "--systemd=always", *sandbox_opts,
+                   "--network-alias", h["name"], "--systemd=always", *sandbox_opts, *reboot_opts,
                    "--label", f"{LABEL}={a.run}", "--label", f"io.nixkit.lab.host={h['name']}",
                    "--label", f"io.nixkit.lab.variant={h['variant']}",
                    image_name(h["variant"]), "/lib/systemd/systemd")
@@ -602,6 +620,9 @@ def main(argv=None) -> int:
     s.add_argument("--json", action="store_true", help="print hosts and paths as JSON on stdout")
     s.add_argument("--nix-sandbox", action="store_true",
                    help="let Nix's build sandbox work (weakens isolation from the host, see code)")
+    s.add_argument("--reboots", action="append", default=[], metavar="NAME",
+                   help="this host may reboot: podman restarts its container when systemd exits for a reboot, "
+                        "and it keeps a fixed address (repeatable)")
     s.add_argument("--nix-flavour", default="", metavar="trixie|sid",
                    help="run hosts of variant nix as this flavour: sid means variant nixsid "
                         "(default: trixie, variant nix)")

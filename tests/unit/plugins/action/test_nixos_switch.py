@@ -183,6 +183,22 @@ def test_outcome_of_an_explicit_rollback():
                                               'deleted_generation=3\nphase=done\n' % OLD), 'rollback', OLD, 0)
     assert not failed and fields['rolled_back'] and fields['generation'] == 2
     assert msg == 'Rolled back to generation 2 (%s): switch-to-configuration switch exited 0; generation 3 deleted.' % OLD
+    assert not fields['reboot_required']
+
+
+def test_rollback_for_the_next_boot():
+    gens = ((1, OLDER), (2, OLD), (3, NEW))
+    # Booted into NEW: returning to generation 2 for the next boot changes the profile, not what runs.
+    decision = plan.decide(probe(running=NEW, gens=gens, current=3), 'rollback', None, PROFILE, 2, 'boot')
+    assert (decision['changed'], decision['store_path'], decision['generation']) == (True, OLD, 2)
+    # The profile is there already: nothing to do, whatever runs (a live switch would still be needed).
+    assert not plan.decide(probe(running=NEW, gens=gens[:2], current=2), 'rollback', None, PROFILE, 2, 'boot')['changed']
+    failed, msg, fields = plan.outcome(record('previous_generation=3\nstore_path=%s\ngeneration=2\nexit_code=0\n'
+                                              'deleted_generation=3\nphase=done\n' % OLD), 'rollback', OLD, 0, None, 'boot')
+    assert not failed and fields['rolled_back'] and fields['reboot_required']
+    assert msg.startswith('Rolled back to generation 2 (%s): switch-to-configuration boot exited 0 (the boot default now' % OLD)
+    job = shell.job('nixkit-switch-0a', 'rollback', '', PROFILE, '/usr/bin/nix-env', 600, 0, True, 2, rollback_activation='boot')
+    assert "ROLLBACK_ACTIVATION=boot" in job and 'activate "$STORE" "$ROLLBACK_ACTIVATION"' in job
 
 
 @pytest.mark.parametrize('args,error', [
@@ -193,9 +209,12 @@ def test_outcome_of_an_explicit_rollback():
     (dict(action='test', store_path=NEW, rollback_to=None, confirm_timeout=-1), 'confirm_timeout must be 0 or more'),
     (dict(action='boot', store_path=NEW, rollback_to=None, profile='system'), 'profile must be an absolute path'),
     (dict(action='rollback', store_path=None, rollback_to=None), None),
+    (dict(action='rollback', store_path=None, rollback_to=2, rollback_activation='boot'), None),
+    (dict(action='boot', store_path=NEW, rollback_to=None, rollback_activation='boot'),
+     'rollback_activation is only for action=rollback'),
 ])
 def test_argument_checks(args, error):
-    full = dict(dict(timeout=600, confirm_timeout=0, profile=PROFILE), **args)
+    full = dict(dict(timeout=600, confirm_timeout=0, profile=PROFILE, rollback_activation='switch'), **args)
     found = ActionModule._check_args(None, full)
     assert (found is None) if error is None else (error in found)
 
