@@ -10,7 +10,8 @@
 #   collection: ansible-playbook playbooks/deploy.yml (build host build1, no health checks), 1 or N targets.
 # Checks each target runs the new system, prints every round, the medians, the difference (collection
 # minus by hand, 1 target) and the ratios. Cleans up the lab on exit.
-#   [KEEP=1] [SMOKE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
+#   [KEEP=1] [SMOKE=1] [PROFILE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
+# PROFILE=1: one more 1-target deploy with ansible-core's junit callback, then where its time went.
 # SMOKE=1 (scripts/test.sh bench): 1 round, 2 parts of 16 kB, 2 targets; it checks the script runs, no figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,3 +115,10 @@ print('collection - by hand, 1 target: %.2f s' % (c1 - h1))
 print('collection / by hand: 1 target %.1fx, %s targets %.1fx' % (c1 / h1, n, cn / hn))
 print('%s targets in parallel / 1 target: collection %.2fx, by hand %.2fx' % (n, cn / c1, hn / h1))
 PY
+
+if [ "${PROFILE:-}" = 1 ]; then
+  export ANSIBLE_CALLBACKS_ENABLED=ansible.builtin.junit JUNIT_OUTPUT_DIR="$state/junit" JUNIT_HIDE_TASK_ARGUMENTS=true
+  collection "p1$$" t1 && running "p1$$" t1
+  unset ANSIBLE_CALLBACKS_ENABLED JUNIT_OUTPUT_DIR JUNIT_HIDE_TASK_ARGUMENTS
+  python3 benchmarks/lib/junit_profile.py "$state/junit" "$took" 'one more deploy to 1 target'
+fi

@@ -116,29 +116,5 @@ if [ -n "$profile" ]; then
   site "$state/profile.log"
   unset ANSIBLE_CALLBACKS_ENABLED JUNIT_OUTPUT_DIR JUNIT_HIDE_TASK_ARGUMENTS
   [ "$changed" = 0 ] || { echo "FAIL: the profiled site.yml re-run reported changed=$changed" >&2; changed_tasks "$state/profile.log" >&2; exit 1; }
-  # junit: one test case per task and host, timed from the task's start to that host's result.
-  python3 - "$state/junit" "$took" <<'PY'
-import collections, glob, re, sys, xml.etree.ElementTree as ET
-tasks, plays = collections.OrderedDict(), collections.OrderedDict()
-for tc in ET.parse(glob.glob(sys.argv[1] + '/*.xml')[0]).getroot().iter('testcase'):
-    host, name = re.match(r'\[(.*?)\] (.*)', tc.get('name')).groups()
-    where = re.sub(r'.*/ansible_collections/nixkit/nix/', '', tc.get('classname'))
-    tasks.setdefault((name, where), {})[host] = float(tc.get('time'))
-for (name, where), hosts in tasks.items():
-    play = name.split(': ', 1)[0]
-    plays[play] = plays.get(play, 0) + max(hosts.values())
-total = sum(max(h.values()) for h in tasks.values())
-print('profile: one more site.yml no-op, %s s wall; %d tasks, %.1f s summed (each task: its slowest host)'
-      % (sys.argv[2], len(tasks), total))
-for play, secs in sorted(plays.items(), key=lambda p: -p[1]):
-    print('  %6.1f s  %s' % (secs, play))
-ranked = sorted(tasks.items(), key=lambda t: -max(t[1].values()))
-top = sum(max(h.values()) for _, h in ranked[:15])
-print('costliest tasks (these 15: %.1f s; median task: %.1f s):'
-      % (top, sorted(max(h.values()) for h in tasks.values())[len(tasks) // 2]))
-for rank, ((name, where), hosts) in enumerate(ranked[:15], 1):
-    task = name.split(': ', 1)[-1].replace('nixkit.nix.', '')
-    print('  %2d. %5.1f s  %d host%s  %s  (%s)' % (rank, max(hosts.values()), len(hosts), ' ' if len(hosts) == 1 else 's',
-                                              task, where))
-PY
+  python3 benchmarks/lib/junit_profile.py "$state/junit" "$took" 'one more site.yml no-op'
 fi

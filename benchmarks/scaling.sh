@@ -10,6 +10,9 @@
 #              which must land on a builder (not timed);
 #   deploy:    playbooks/deploy.yml to every client as a NixOS target (build on builder1, a synthetic
 #              system of PARTS paths of KB kB, 2 new paths per deploy), all targets in parallel.
+# For the last no-op it also prints the CPU seconds per host: c, the controller's (ansible-playbook and its
+# workers), and l, the rest of the machine's busy time (the lab hosts' sshd, module runs and daemons, which
+# share this machine's cores with the controller).
 # Forks = N (every host at once, as a run over a fleet with enough forks does). Prints one line per size
 # and per-host figures relative to the smallest size; removes each lab before the next (KEEP=1 keeps
 # the last). A failed run prints its log's tail and stops the benchmark.
@@ -28,15 +31,16 @@ for n in "${sizes[@]}"; do [ "$n" -ge 2 ] || { echo "size $n: the smallest fleet
 . benchmarks/lib/lab.sh
 bench_lab bscale
 
-took=0 mem=0 changed=0
-timed() {  # log, ansible-playbook arguments...; sets took (s), mem (peak MiB), changed (sum of the recap)
+took=0 mem=0 cpu=0 busy=0 changed=0
+timed() {  # log, ansible-playbook arguments...; sets took (s), mem (peak MiB), cpu (the controller's CPU s),
+           # busy (the machine's busy CPU s: controller and lab hosts), changed (sum of the recap)
   local log=$1 t0
   shift
   t0=$(now)
   python3 benchmarks/lib/peak_rss.py "$state/mem" -- ansible-playbook "$@" >"$log" 2>&1 ||
     { tail -40 "$log" >&2; echo "FAIL: ansible-playbook $* (log: $log)" >&2; exit 1; }
   took=$(python3 -c "print('%.1f' % ($(now) - $t0))")
-  mem=$(cat "$state/mem")
+  read -r mem cpu busy <"$state/mem"
   changed=$(awk '/^PLAY RECAP/ {r = 1; next}
     r && /changed=/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}}
     END {print s + 0}' "$log")
@@ -46,7 +50,8 @@ bench_deploy_vars builder1 >"$state/deploy.yml"
 
 results=()
 printf 'load before: %s on %s CPUs\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
-printf '%5s %8s %11s %8s %11s %8s %9s %10s\n' hosts clients converge 'per host' 'no-op' 'per host' deploy 'peak MiB'
+printf '%5s %8s %11s %8s %11s %8s %9s %10s %22s\n' hosts clients converge 'per host' 'no-op' 'per host' deploy 'peak MiB' \
+  'no-op CPU s/host c+l'
 for n in "${sizes[@]}"; do
   python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1 || true
   builders=(builder1) clients=()
@@ -73,6 +78,8 @@ for n in "${sizes[@]}"; do
       echo "FAIL: site.yml re-run $r on $n hosts reported changed=$changed" >&2; exit 1; }
     noops+=("$took"); peak=$((mem > peak ? mem : peak))
   done
+  # Where a no-op's CPU went (the last one): the controller, and the machine as a whole.
+  noop_cpu=$cpu noop_busy=$busy
   noop=$(python3 -c "import statistics, sys; print('%.1f' % statistics.median(map(float, sys.argv[1:])))" "${noops[@]}")
 
   ansible-playbook -i "$inv" playbooks/farm_check.yml >"$state/farm-$n.log" 2>&1 ||
@@ -93,8 +100,9 @@ bad = [h for h in hosts if h.get('status') != 'ok' or h.get('rolled_back')]
 if len(hosts) != int(sys.argv[2]) or bad:
     sys.exit('FAIL: the deploy record has %d hosts (want %s); not deployed: %s' % (len(hosts), sys.argv[2], bad))
 PY
-  printf '%5s %8s %9s s %6.1f s %9s s %6.1f s %7s s %10s\n' "$n" "${#clients[@]}" "$converge" \
-    "$(python3 -c "print($converge / $n)")" "$noop" "$(python3 -c "print($noop / $n)")" "$deploy" "$peak"
+  printf '%5s %8s %9s s %6.1f s %9s s %6.1f s %7s s %10s %12.2f + %5.2f\n' "$n" "${#clients[@]}" "$converge" \
+    "$(python3 -c "print($converge / $n)")" "$noop" "$(python3 -c "print($noop / $n)")" "$deploy" "$peak" \
+    "$(python3 -c "print($noop_cpu / $n)")" "$(python3 -c "print(max(0, $noop_busy - $noop_cpu) / $n)")"
   results+=("$n $converge $noop $deploy $peak")
 done
 printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -43,7 +43,7 @@ for series in "${core_series[@]}"; do
     { echo "NIXKIT_CORE_SERIES: ansible-core $series is not tested here; choose from ${core_all[*]}"; exit 2; }
 done
 # Per-version results for the summary: matrix[unit[2.20]]="passed (9 s)".
-declare -A matrix
+declare -A matrix=()
 
 # python_for VERSION: an interpreter of that Python version, from NIXKIT_PYTHON_3_12 (for 3.12)
 # if set, else pythonX.Y on PATH, else pyenv's.

@@ -33,7 +33,7 @@ INDEX = '''# Managed by nixkit.nix: imports the modules its roles wrote into thi
 
 # A scalar Nix setting the host's own configuration also sets would be a conflict at rebuild: ours
 # are defaults there (lib.mkDefault), above NixOS's option defaults. Lists merge with the host's.
-SOFT_OPTIONS = ('nix.settings',)
+SOFT_OPTIONS = ('nix.settings', 'services.openssh.settings.MaxStartups')
 
 
 class NixosModuleError(ValueError):

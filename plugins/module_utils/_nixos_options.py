@@ -12,7 +12,8 @@ name, values bool, int, str or a list of them), nixos/modules/config/users-group
 users.groups.NAME), nixos/modules/programs/ssh.nix (programs.ssh.extraConfig, programs.ssh.knownHosts),
 nixos/modules/services/web-servers/nginx/default.nix and vhost-options.nix / location-options.nix
 (services.nginx), nixos/modules/system/boot/systemd.nix (systemd.services.NAME, systemd.timers.NAME)
-and networking.firewall. A generated module that defines anything outside this list is refused before it
+networking.firewall and nixos/modules/services/networking/ssh/sshd.nix (services.openssh.settings.MaxStartups).
+A generated module that defines anything outside this list is refused before it
 is written, so a typo cannot reach a host's rebuild.
 
 Types: BOOL, INT, STR, LINES (a str merged by concatenation), ListOf(t), Enum(values), NullOr(t),
@@ -222,6 +223,9 @@ OPTIONS = {
     'systemd.services.<name>': SERVICE,
     'systemd.timers.<name>': TIMER,
     'networking.firewall.allowedTCPPorts': ListOf(PORT),
+    # services.openssh.settings is freeform (sshd_config keywords, rendered before extraConfig and its
+    # Match blocks); MaxStartups is one of its strings, "start:rate:full".
+    'services.openssh.settings.MaxStartups': STR,
 }
 
 NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$')

@@ -139,3 +139,8 @@ def test_client_module_sets_the_settings_and_machines_the_files_get():
 
 def test_builder_sizes_max_startups_to_its_clients():
     assert builder()['__nix_builder_max_startups'] == 10  # one client: sshd's default stays
+    # On NixOS the same value goes to services.openssh.settings, as a default the host's own value overrides.
+    context = builder()
+    assert context['__nix_builder_nixos_definitions']['services.openssh.settings.MaxStartups'] == '10:30:30'
+    text = render(context['__nix_builder_nixos_definitions'], 'test')
+    assert 'services.openssh.settings.MaxStartups = lib.mkDefault "10:30:30";' in text

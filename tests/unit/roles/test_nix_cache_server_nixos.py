@@ -179,3 +179,9 @@ def test_sshd_max_startups_is_sized_to_the_keys(given, keys, expected):
     assert [line for line in lines if line.startswith('MaxStartups')] == [expected]
     # A global setting: before the Match block, or sshd would read it as the block's.
     assert lines.index(expected) < lines.index('Match User nix-ssh')
+    # NixOS: the same value in services.openssh.settings (rendered before extraConfig's Match blocks).
+    nixos = fake_inputs(True)
+    nixos['__nix_cache_server']['reader_keys'] = context['__nix_cache_server']['reader_keys']
+    nixos['__nix_cache_server']['args']['sshd_max_startups'] = given
+    definitions = role_vars(nixos)['__nix_cache_server_nixos_definitions']
+    assert 'MaxStartups ' + definitions['services.openssh.settings.MaxStartups'] == expected
