@@ -70,7 +70,8 @@ options:
     description:
       - Keep the first output alive with this garbage collector root, a symlink Nix registers (C(--out-link)).
         Without it the outputs may be collected by the next C(nix-collect-garbage) on that store.
-      - Changed when the link is created or pointed elsewhere. Not with O(store).
+      - Changed when the link is created or pointed elsewhere. Missing directories above it are made (mode 0755).
+        Not with O(store).
     type: path
   options:
     description:
@@ -218,7 +219,13 @@ def main():
     if module.check_mode or not changed:
         module.exit_json(changed=changed, **result)
 
-    # 3. Build the derivation (all its outputs); substitutes may supply them.
+    # 3. Build the derivation (all its outputs); substitutes may supply them. Nix does not make the link's
+    # directory, and a caller (nixos_deploy) would otherwise pay a task for it.
+    if link and not os.path.isdir(os.path.dirname(link)):
+        try:
+            os.makedirs(os.path.dirname(link), mode=0o755, exist_ok=True)
+        except OSError as e:
+            module.fail_json(msg='out_link: cannot make its directory %s: %s' % (os.path.dirname(link), e.strerror), **result)
     link_args = ['--out-link', link] if link else ['--no-link']
     build_args = store_args + (['--eval-store', 'auto'] if store else [])
     rc, out, err = run_nix(module, ['build', '--print-out-paths'] + link_args + build_args + settings + [drv + '^*'])

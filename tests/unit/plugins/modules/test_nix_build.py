@@ -6,6 +6,7 @@
 """The nix_build module's decisions with Nix replaced by a fake store (real Nix in the nixos_deploy scenario)."""
 
 import json
+import os
 
 import pytest
 
@@ -109,6 +110,25 @@ def test_out_link_alone_is_a_change(nix, capsys, tmp_path):
     nix.calls = []
     result = run_module(nix_build.main, capsys, flake='/srv/fleet#web1', out_link=str(link), _ansible_check_mode=False)
     assert not result['changed'] and nix.kinds() == ['eval', 'validity']
+
+
+def test_out_link_directory_is_made(nix, capsys, tmp_path):
+    nix.valid = {OUT}
+    link = tmp_path / 'gcroots' / '.building' / 'web1'
+    result = run_module(nix_build.main, capsys, flake='/srv/fleet#web1', out_link=str(link), _ansible_check_mode=True)
+    assert result['changed'] and not link.parent.exists()   # check mode makes nothing
+    result = run_module(nix_build.main, capsys, flake='/srv/fleet#web1', out_link=str(link), _ansible_check_mode=False)
+    assert result['changed'] and link.parent.is_dir() and oct(link.parent.stat().st_mode & 0o777) == oct(0o755 & ~current_umask())
+    (tmp_path / 'file').write_text('')
+    result = run_module(nix_build.main, capsys, flake='/srv/fleet#web1', out_link=str(tmp_path / 'file' / 'x'),
+                        _ansible_check_mode=False)
+    assert result['failed'] and result['msg'].startswith('out_link: cannot make its directory %s: ' % (tmp_path / 'file'))
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_build_failure_names_the_derivation(nix, capsys):
