@@ -9,11 +9,10 @@ typing of role variables plugin_utils/_role_args.py."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _install_probe as install_probe
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
+from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
 
 # Roles that need a recent enough Nix on the host before they change anything.
 NIX_CHECKED_ROLES = ('nix_builder', 'nix_client', 'nix_cache_server')
@@ -28,16 +27,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    # Only one shell command runs on the host (install_probe.command): no Python needed there.
-    _requires_connection = True
+class ActionModule(ShellAction):
+    """Only one shell command runs on the host (install_probe.command): no Python needed there."""
 
     def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
-        self._supports_check_mode = True
-        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        params = self._start(tmp, task_vars, ARGUMENT_SPEC)
         task_vars = task_vars or {}
         role = params['role']
         host = task_vars.get('inventory_hostname')
@@ -131,7 +125,7 @@ class ActionModule(ActionBase):
             users = args['nix_install_daemon_users']
             if args['nix_install_method'] == 'package':
                 packages = ['python3-apt'] + list(args['nix_install_packages'])
-        result = self._low_level_execute_command(install_probe.command(users, packages))
+        result = self._run(install_probe.command(users, packages))
         return dict(install_probe.parse(result.get('stdout', '')), path=install_probe.NIX_PATH)
 
     def _published(self, hostvars):

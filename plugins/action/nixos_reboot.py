@@ -13,9 +13,9 @@ import time
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _reboot as rb
+from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
 
 ARGUMENT_SPEC = dict(
     reboot_timeout=dict(type='int', default=600),
@@ -27,16 +27,10 @@ DELAY = 1
 POLL_INTERVAL = 2
 
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _requires_connection = True
+class ActionModule(ShellAction):
 
     def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
-        self._supports_check_mode = True
-        self._supports_async = False
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self._start(tmp, task_vars, ARGUMENT_SPEC)
         result = dict(changed=False, rebooted=False, came_back=None, elapsed=None, current_system=None,
                       booted_system=None, previous_system=None, system_state=None)
         for key in ('reboot_timeout', 'settle_timeout'):
@@ -71,10 +65,6 @@ class ActionModule(ActionBase):
         failed, msg = rb.verdict(settled, args['expect_system'])
         return dict(result, failed=failed, msg='%s after %s s (systemd: %s)' % (
             msg, result['elapsed'], settled.get('system_state') or 'unknown'))
-
-    def _run(self, script):
-        # ActionBase appends ' ; sleep 0': a script must not end with a newline.
-        return self._low_level_execute_command(script.rstrip('\n'), sudoable=True)
 
     def _wait_for_new_boot(self, before, deadline):
         """Reconnect until the target answers from a new boot. Returns (probe, None) or (None, last error).

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _secrets as sec
+from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
 
 ARGUMENT_SPEC = dict(
     secrets=dict(type='list', elements='raw', required=True, no_log=True),
@@ -21,16 +21,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _requires_connection = True
+class ActionModule(ShellAction):
 
     def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
-        self._supports_check_mode = True
-        self._supports_async = False
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self._start(tmp, task_vars, ARGUMENT_SPEC)
         try:
             return self._secrets(args)
         except AnsibleConnectionFailure:
@@ -114,9 +108,9 @@ class ActionModule(ActionBase):
             self._loader.cleanup_tmp_file(real)
 
     def _run(self, script, data=None):
-        # ActionBase appends ' ; sleep 0': a script must not end with a newline. The content goes on stdin.
+        # The content goes on stdin only.
         try:
-            return self._low_level_execute_command(script.rstrip('\n'), sudoable=True, in_data=data)
+            return super(ActionModule, self)._run(script, data)
         except AnsibleConnectionFailure:
             raise
         except AnsibleError as exc:

@@ -12,10 +12,10 @@ import secrets
 import time
 
 from ansible.errors import AnsibleConnectionFailure
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _switch_plan as plan
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _switch_shell as shell
+from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
 
 ARGUMENT_SPEC = dict(
     store_path=dict(type='str'),
@@ -33,15 +33,10 @@ ARGUMENT_SPEC = dict(
 POLL_INTERVAL = 0.5
 
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _requires_connection = True
+class ActionModule(ShellAction):
 
     def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
-        self._supports_check_mode = True
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=[
+        args = self._start(tmp, task_vars, ARGUMENT_SPEC, required_if=[
             ('action', 'switch', ['store_path']), ('action', 'boot', ['store_path']),
             ('action', 'test', ['store_path']), ('action', 'dry-activate', ['store_path'])])
         action, profile = args['action'], args['profile']
@@ -86,10 +81,6 @@ class ActionModule(ActionBase):
         if args['rollback_activation'] != 'switch':
             return 'rollback_activation is only for action=rollback'
         return plan.check_store_path(args['store_path'])
-
-    def _run(self, script):
-        # ActionBase appends ' ; sleep 0': a script must not end with a newline.
-        return self._low_level_execute_command(script.rstrip('\n'), sudoable=True)
 
     def _switch(self, result, args, probe):
         action = args['action']

@@ -109,3 +109,49 @@ def test_gives_up_at_the_deadline_naming_the_last_error(monkeypatch):
     assert plugin._wait_for_new_boot(rb.parse(BOOT1), 0) == (None, None)   # no attempt at all
     monkeypatch.setattr(nixos_reboot.time, 'time', iter([0, 0, 1e12]).__next__)
     assert plugin._wait_for_new_boot(rb.parse(BOOT1), 1) == (None, 'ssh: connect to host t1 port 22: No route to host')
+
+
+class Task(object):
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+
+
+def run_plugin(monkeypatch, answers, check_mode=False, **args):
+    """ActionModule.run against scripted answers: the probe before, the launch, the probes after, the settled one."""
+    connection = Connection(answers)
+    plugin = plugin_for(monkeypatch, connection)
+    plugin._task = Task(check_mode)
+    scripts = []
+
+    def run(script):
+        scripts.append(script)
+        return connection.run(script)
+    plugin._run = run
+    full = dict(reboot_timeout=600, settle_timeout=120, expect_system=None)
+    full.update(args)
+    plugin._start = lambda tmp, task_vars, spec: full
+    return plugin.run(), scripts
+
+
+def test_check_mode_reads_and_schedules_nothing(monkeypatch):
+    result, scripts = run_plugin(monkeypatch, [BOOT1 + READY + 'current_system=%s\n' % OLD], check_mode=True)
+    assert result['changed'] and not result['rebooted'] and result['previous_system'] == OLD
+    assert result['msg'].startswith('check mode: would reboot the target')
+    assert len(scripts) == 1 and 'systemctl reboot' not in scripts[0]
+
+
+def test_refusals_change_nothing(monkeypatch):
+    result, scripts = run_plugin(monkeypatch, [BOOT1 + 'uid=0\nsystemd=yes\n'])
+    assert result['failed'] and not result['rebooted'] and result['msg'].endswith('Nothing was changed.')
+    assert 'systemd-run' in result['msg'] and len(scripts) == 1
+    result, scripts = run_plugin(monkeypatch, [BOOT1 + READY], reboot_timeout=0)
+    assert result['failed'] and result['msg'] == 'reboot_timeout must be a positive number of seconds, got 0' and not scripts
+
+
+def test_reboots_and_checks_the_system_it_came_back_with(monkeypatch):
+    after = BOOT2 + READY + 'current_system=%s\nsystem_state=running\n'
+    result, scripts = run_plugin(monkeypatch, [BOOT1 + READY, '', after % NEW], expect_system=NEW)
+    assert not result.get('failed') and result['changed'] and result['came_back'] and result['current_system'] == NEW
+    assert 'systemctl reboot' in scripts[1] and result['system_state'] == 'running'
+    result, scripts = run_plugin(monkeypatch, [BOOT1 + READY, '', after % OLD], expect_system=NEW)
+    assert result['failed'] and result['came_back'] and 'not the expected system ' + NEW in result['msg']
