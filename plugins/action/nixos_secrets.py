@@ -18,6 +18,8 @@ ARGUMENT_SPEC = dict(
     secrets=dict(type='list', elements='raw', required=True, no_log=True),
     stage=dict(type='str', default='all', choices=['all', 'validate'] + list(sec.STAGES)),
     variable=dict(type='str', default='secrets'),
+    prune=dict(type='bool', default=False),
+    manifest=dict(type='str', default=sec.MANIFEST),
 )
 
 
@@ -36,19 +38,22 @@ class ActionModule(ShellAction):
     def _secrets(self, args):
         stage, variable = args['stage'], args['variable']
         stages = list(sec.STAGES) if stage == 'all' else [] if stage == 'validate' else [stage]
-        result = dict(changed=False, secrets=[], error=None)
+        result = dict(changed=False, secrets=[], removed=[], error=None)
+        prune = args['prune'] and stage != 'validate'
         try:
             secrets = sec.check(args['secrets'], variable)
+            manifest = sec.check_manifest(args['manifest'])
             contents = {}
             for n, s in enumerate(secrets):
                 if s['upload'] in stages or stage == 'validate':
                     contents[n] = self._content(s, variable)
         except sec.SecretsError as exc:
             return self._fail(result, str(exc))
-        if not secrets:
+        if not secrets and not prune:
             return dict(result, msg='no secrets')
 
-        probed = sec.parse_kv(self._run(sec.probe(secrets))['stdout'])
+        out = self._run(sec.probe(secrets, manifest if stage != 'validate' else None))['stdout']
+        probed, managed = sec.parse_kv(out), sec.managed(out)
         errors = sec.problems(secrets, probed, stages, variable, self._task.check_mode)
         if errors:
             return self._fail(result, '; '.join(errors) + ' Nothing was changed.')
@@ -66,10 +71,10 @@ class ActionModule(ShellAction):
             st = sec.state(probed, n)
             meta = sec.metadata_differs(s, st)
             if self._task.check_mode:
-                answer = self._run(sec.compare_script(s), contents[n])
+                answer = self._run(sec.compare_script(s, not contents[n]), contents[n] or None)
                 content_changed = sec.parse_kv(answer['stdout']).get('content') != 'same'
             else:
-                answer = self._run(sec.write_script(s, meta), contents[n])
+                answer = self._run(sec.write_script(s, meta, not contents[n]), contents[n] or None)
                 done = sec.parse_kv(answer['stdout'])
                 if answer['rc'] != 0 or done.get('content') not in ('same', 'written'):
                     # stderr of mktemp/chown/mv names a path or a user, never the content (it is on stdin).
@@ -82,12 +87,49 @@ class ActionModule(ShellAction):
             if changed:
                 result['changed'] = True
                 diffs.append(sec.describe(s, st, meta, content_changed))
+        failed = self._prune(result, diffs, secrets, managed, prune) or self._record(manifest, secrets, managed, stages, prune)
+        if failed:
+            return self._fail(result, failed)
         written = [i['dest'] for i in result['secrets'] if i.get('changed')]
         verb = 'would write' if self._task.check_mode else 'wrote'
         result['msg'] = '%s %d secret(s)%s' % (verb, len(written), (': ' + ', '.join(written)) if written else '')
+        if result['removed']:
+            result['msg'] += '; %s %d no longer listed: %s' % (
+                'would remove' if self._task.check_mode else 'removed', len(result['removed']), ', '.join(result['removed']))
         if self._task.diff and diffs:
             result['diff'] = diffs
         return result
+
+    def _prune(self, result, diffs, secrets, managed, prune):
+        """Remove the files this plugin wrote that no secret of the list names any more. An error
+        message, or None."""
+        old = sec.stale(secrets, managed) if prune else []
+        gone = [p for p in old if managed[p] == 'present']
+        others = [p for p in old if managed[p] == 'other']
+        if others:
+            result.setdefault('warnings', []).append(
+                'nixos_secrets: %s no longer listed but not a file (a directory?); left in place' % ', '.join(others))
+        if gone and not self._task.check_mode:
+            answer = self._run(sec.remove_script(gone))
+            gone = [line[len('removed='):] for line in answer['stdout'].splitlines() if line.startswith('removed=')]
+            if answer['rc'] != 0:
+                return 'removing the secrets no longer listed failed on the target: %s' % (
+                    to_text(answer['stderr']).strip() or 'rc %s' % answer['rc'])
+        result['removed'] = gone
+        if gone:
+            result['changed'] = True
+            diffs.extend(sec.removed_diff(p) for p in gone)
+        return None
+
+    def _record(self, manifest, secrets, managed, stages, prune):
+        """Keep the manifest (which files this plugin manages) up to date; bookkeeping, not a change."""
+        new = sec.next_manifest(secrets, managed, stages, prune)
+        if self._task.check_mode or new == sorted(managed):
+            return None
+        answer = self._run(sec.manifest_script(manifest, not new), to_bytes(''.join(p + '\n' for p in new)) or None)
+        if answer['rc'] != 0 or 'content=' not in answer['stdout']:
+            return 'writing %s on the target failed: %s' % (manifest, to_text(answer['stderr']).strip() or 'rc %s' % answer['rc'])
+        return None
 
     def _fail(self, result, msg):
         return dict(result, failed=True, error=msg, msg=msg)

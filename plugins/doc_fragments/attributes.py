@@ -25,8 +25,9 @@ attributes:
     description: Writes through a temporary file in the same directory and an atomic rename.
 '''
 
-    # Action plugins that run only POSIX shell commands on the target (nixos_switch, nixos_secrets, nixos_reboot).
-    SHELL_ACTION = r'''
+    # Action plugins, which do their work on the controller (with ACTION: nixos_deploy_report; with
+    # ACTION and SHELL_ACTION: nixos_switch, nixos_secrets, nixos_reboot).
+    ACTION = r'''
 attributes:
   action:
     description: Runs on the controller as an action plugin.
@@ -34,6 +35,11 @@ attributes:
   async:
     description: Cannot run with C(async).
     support: none
+'''
+
+    # Action plugins that run only POSIX shell commands on the target.
+    SHELL_ACTION = r'''
+attributes:
   become:
     description: Its shell commands use the task's C(become) settings. It needs root on the target.
     support: full

@@ -8,6 +8,8 @@
 
 import os
 import pwd
+import re
+import time
 
 # Private module_utils: no public API promise.
 
@@ -33,8 +35,21 @@ def as_user(argv, user, runuser='runuser'):
     return [runuser, '-u', user, '--'] + argv
 
 
+# Root opens the store's SQLite database itself. Several root processes opening it at once (parallel
+# deploys evaluating on one build host) can fail at once with this error, before they did anything; a
+# warning with the same words is Nix retrying on its own.
+_SQLITE_BUSY = re.compile(r"^error: SQLite database '[^']*' is busy", re.MULTILINE)
+BUSY_RETRIES = (1, 2, 4)
+
+
+def busy_failure(rc, stderr):
+    """True when a Nix command failed only because the store's database was busy (safe to run again)."""
+    return rc != 0 and bool(_SQLITE_BUSY.search(stderr or ''))
+
+
 def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None):
-    """Run a Nix tool; returns (rc, stdout, stderr). `nix` gets `nix-command` enabled."""
+    """Run a Nix tool; returns (rc, stdout, stderr). `nix` gets `nix-command` enabled. Run again,
+    after 1, 2 and 4 s, when it failed only because the store's database was busy."""
     argv = [find_nix_tool(module, tool)]
     if tool == 'nix':
         argv += ['--extra-experimental-features', 'nix-command']
@@ -42,8 +57,13 @@ def run_nix(module, args, user=None, tool='nix', environ_update=None, data=None)
     env.update(environ_update or {})
     # runuser lives in /usr/sbin, which is not on the PATH the command is looked up in.
     runuser = module.get_bin_path('runuser') or 'runuser'
-    return module.run_command(as_user(argv + list(args), user, runuser), environ_update=env, data=data,
-                              binary_data=data is not None)
+    argv = as_user(argv + list(args), user, runuser)
+    for delay in BUSY_RETRIES:
+        rc, out, err = module.run_command(argv, environ_update=env, data=data, binary_data=data is not None)
+        if not busy_failure(rc, err):
+            return rc, out, err
+        time.sleep(delay)
+    return module.run_command(argv, environ_update=env, data=data, binary_data=data is not None)
 
 
 def ssh_env(timeout):

@@ -16,6 +16,8 @@ import shlex
 STAGES = ('pre-activation', 'post-activation')
 KEYS = ('dest', 'content', 'src', 'owner', 'group', 'mode', 'upload')
 STORE = '/nix/store'
+# The files this plugin wrote, one path a line, so a secret dropped from the list can be removed.
+MANIFEST = '/var/lib/nixkit/secrets.list'
 _NAME = re.compile(r'^([a-z_][a-z0-9_.-]*\$?|[0-9]+)$', re.IGNORECASE)
 _MODE = re.compile(r'^0?[0-7]{3}$')
 
@@ -110,6 +112,16 @@ def check(secrets, variable='secrets'):
     return out
 
 
+def check_manifest(path, variable='manifest'):
+    """The manifest's path, normalised; SecretsError naming ``variable`` when it cannot be one."""
+    if not isinstance(path, str) or not path.startswith('/') or path.endswith('/') or any(c in path for c in '\n\r\0'):
+        raise SecretsError('%s must be the absolute path of a file on the target, got %r' % (variable, path))
+    norm = posixpath.normpath(path)
+    if in_store(norm):
+        raise SecretsError('%s (%s) must not be in the Nix store, which is read-only' % (variable, path))
+    return norm
+
+
 def public(secret):
     """What may be shown of a secret: where it goes and how, never what it holds."""
     return {k: secret[k] for k in ('dest', 'owner', 'group', 'mode', 'upload')}
@@ -135,10 +147,18 @@ probe_one() {
 '''
 
 
-def probe(secrets):
+def probe(secrets, manifest=None):
     """Read-only, one command for all secrets: the nearest existing directory above each file
-    (resolved), what the file is now (type, uid, gid, mode), and the owner's and group's ids."""
+    (resolved), what the file is now (type, uid, gid, mode), and the owner's and group's ids.
+    With ``manifest``, also each path it lists, as ``managed=present:PATH`` (a file or a link is
+    there), ``managed=other:PATH`` (a directory, say) or ``managed=absent:PATH``."""
     lines = ['printf "uid=%s\\n" "$(id -u)"']
+    if manifest:
+        lines.append(_assign(M=manifest).rstrip('\n'))
+        lines.append('if [ -f "$M" ]; then while IFS= read -r f || [ -n "$f" ]; do [ -n "$f" ] || continue; '
+                     'if [ -L "$f" ] || [ -f "$f" ]; then echo "managed=present:$f"; elif [ -e "$f" ]; then echo "managed=other:$f"; '
+                     'else echo "managed=absent:$f"; fi; '
+                     'done < "$M"; fi')
     for n, s in enumerate(secrets):
         lines.append('probe_one %d %s %s %s' % (n, shlex.quote(s['dest']), shlex.quote(s['owner']), shlex.quote(s['group'])))
     return _PROBE_ONE.lstrip('\n') + '\n'.join(lines) + '\ntrue'
@@ -151,6 +171,53 @@ def parse_kv(text):
         if sep and key:
             out[key] = value
     return out
+
+
+def managed(text):
+    """The manifest's paths from the probe's output: {path: 'present', 'other' or 'absent'}. Entries
+    that are not absolute paths outside the Nix store (a hand-edited manifest) are ignored, never removed."""
+    out = {}
+    for line in (text or '').splitlines():
+        if line.startswith('managed='):
+            how, dummy, path = line[len('managed='):].partition(':')
+            norm = posixpath.normpath(path) if path.startswith('/') else None
+            if norm and not norm.startswith('//') and not in_store(norm) and how in ('present', 'other', 'absent'):
+                out[norm] = how
+    return out
+
+
+def stale(secrets, managed_paths):
+    """The managed paths no secret of the list names any more, sorted: what a prune removes."""
+    wanted = set(s['dest'] for s in secrets)
+    return sorted(p for p in managed_paths if p not in wanted)
+
+
+def next_manifest(secrets, managed_paths, stages, prune):
+    """The manifest after this run: what it listed (without the stale paths when pruning) and every
+    dest written in this run's stages."""
+    keep = set(managed_paths) - set(stale(secrets, managed_paths) if prune else ())
+    return sorted(keep | set(s['dest'] for s in secrets if s['upload'] in stages))
+
+
+def remove_script(paths):
+    """Remove files and links (a link itself, never what it points to), nothing else, even if one
+    became something else since the probe. One ``removed=PATH`` line each."""
+    lines = []
+    for path in paths:
+        lines.append(_assign(F=path).rstrip('\n'))
+        lines.append('if [ -L "$F" ] || [ -f "$F" ]; then rm -f -- "$F" && echo "removed=$F"; fi')
+    return '\n'.join(lines) + '\ntrue'
+
+
+def manifest_script(manifest, empty=False):
+    """Write the manifest (the paths on stdin) as a secret of root's is written: atomically, 0600."""
+    return write_script({'dest': manifest, 'owner': '0', 'group': '0', 'mode': '0600'}, False, empty)
+
+
+def removed_diff(path):
+    """The diff of a removed secret: that it goes, not what it held."""
+    return {'before_header': path, 'after_header': path, 'before': 'content: (secret, not shown)\n',
+            'after': '(absent: no longer in the list)\n'}
 
 
 def state(probed, n):
@@ -201,25 +268,33 @@ def metadata_differs(secret, st):
     return (cur['uid'], cur['gid'], cur['mode']) != (st['uid'], st['gid'], secret['mode'])
 
 
-def compare_script(secret):
+def _source(empty):
+    # Empty content cannot go on stdin: the ssh connection sends no stdin for empty data and
+    # allocates a terminal, so `cat` would wait for ever. Such content is read from /dev/null.
+    return '/dev/null' if empty else '-'
+
+
+def compare_script(secret, empty=False):
     """Check mode: compare the content (on stdin) with the file, read-only."""
-    return _assign(F=secret['dest']) + (
-        'if [ -f "$F" ] && [ ! -L "$F" ] && cmp -s - "$F"; then echo content=same; else cat >/dev/null; echo content=differs; fi')
+    return _assign(F=secret['dest'], IN=_source(empty)) + (
+        'if [ -f "$F" ] && [ ! -L "$F" ] && cmp -s "$IN" "$F"; then echo content=same; else cat "$IN" >/dev/null; '
+        'echo content=differs; fi')
 
 
-def write_script(secret, force):
-    """Write the content (on stdin) atomically: a temporary file in the same directory (mode 0600
+def write_script(secret, force, empty=False):
+    """Write the content (on stdin; with ``empty``, none) atomically: a temporary file in the same directory (mode 0600
     from the start), owner, group and mode set on it, then renamed over the file. Unchanged content
     with the right metadata leaves the file alone; ``same`` says whether the content was the same
     when the file was rewritten for its owner, group or mode. Missing directories are made root:root 0755."""
-    return _assign(F=secret['dest'], O=secret['owner'], G=secret['group'], M=secret['mode'], FORCE='1' if force else '0') + r'''
+    return _assign(F=secret['dest'], O=secret['owner'], G=secret['group'], M=secret['mode'], FORCE='1' if force else '0',
+                   IN=_source(empty)) + r'''
 set -e
 d=${F%/*}; [ -n "$d" ] || d=/
 [ -d "$d" ] || (umask 022 && mkdir -p "$d")
 umask 077
 t=$(mktemp "$d/.nixkit-secret.XXXXXX")
 trap 'rm -f "$t"' EXIT
-cat > "$t"
+cat "$IN" > "$t"
 same=no
 if [ -f "$F" ] && [ ! -L "$F" ] && cmp -s "$t" "$F"; then same=yes; fi
 if [ "$FORCE" = 0 ] && [ "$same" = yes ]; then echo content=same; exit 0; fi

@@ -71,6 +71,14 @@ options:
         C(trusted-users); for others it checks anyway.
     type: bool
     default: true
+  sign_with:
+    description:
+      - A secret signing key file on this host (as made by M(nixkit.nix.nix_signing_key)). Before copying, the paths the
+        destination lacks are signed with it in the source store, unless they carry its signature already, so a
+        destination that trusts its public key accepts them. This is M(nixkit.nix.nix_sign) for exactly the paths being
+        copied, in the same module run.
+      - The key is checked before anything is asked of either store; its secret part never appears in the output.
+    type: path
   timeout:
     description:
       - Seconds to wait for each SSH connection to be set up (C(NIX_SSHOPTS=-o ConnectTimeout=N -o BatchMode=yes)).
@@ -116,6 +124,13 @@ EXAMPLES = r'''
     from: ssh://nix-ssh@cache1.example.org
   become: true
 
+- name: Deploy a closure to a host that trusts only this build host's key, signing what it lacks first
+  nixkit.nix.nix_copy:
+    paths: "{{ build.out_paths }}"
+    to: ssh-ng://deploy@web1.example.org
+    sign_with: /etc/nix/nixkit-deploy/deploy.sec
+  become: true
+
 - name: What would be copied? (check mode copies nothing)
   nixkit.nix.nix_copy:
     paths: "{{ build.out_paths }}"
@@ -136,6 +151,17 @@ bytes:
   returned: always
   type: int
   sample: 200856
+signed:
+  description: The paths of RV(copied) that were signed with O(sign_with) first (in check mode, would be), sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [/nix/store/h9pyfxmqkw83pighm3clg0amp4ahn3bh-top]
+key_name:
+  description: The name of the key in O(sign_with).
+  returned: when O(sign_with) is given
+  type: str
+  sample: build1-deploy-1
 already_present:
   description: How many paths of the closure the destination already had.
   returned: always
@@ -171,7 +197,8 @@ from ansible_collections.nixkit.nix.plugins.module_utils._copy import (
     CONNECTION_CAUSES, SIGNATURE_HINT, SSH_SCHEMES, CopyError, check_paths, chunks, copy_args, file_store_dir, landed, last_error,
     not_valid, parse_invalid, plan, signature_refusal, store_scheme,
 )
-from ansible_collections.nixkit.nix.plugins.module_utils._path_info import parse_path_info
+from ansible_collections.nixkit.nix.plugins.module_utils._path_info import has_signature, parse_path_info
+from ansible_collections.nixkit.nix.plugins.module_utils._sign import key_name_of, sign_paths
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix, ssh_env
 from ansible_collections.nixkit.nix.plugins.module_utils._store_errors import classify
 
@@ -234,6 +261,7 @@ def main():
             'substitute_on_destination': dict(type='bool', default=False),
             'check_sigs': dict(type='bool', default=True),
             'timeout': dict(type='int', default=10),
+            'sign_with': dict(type='path'),
         },
         supports_check_mode=True,
     )
@@ -259,6 +287,7 @@ def main():
         module.warn('check_sigs=false: the destination is asked to accept these paths without checking their '
                     'signatures (--no-check-sigs). Prefer signing them (nixkit.nix.nix_sign) with a key it trusts.')
 
+    key = {'key_name': key_name_of(module, module.params['sign_with'], {}, 'sign_with')} if module.params['sign_with'] else {}
     env = ssh_env(timeout)
     if source_scheme in ('http', 'https'):
         env['NIX_CONFIG'] = 'connect-timeout = %d' % timeout
@@ -270,8 +299,11 @@ def main():
         if rc != 0:
             store_failed(module, destination, err, 'nix-store --check-validity')
     result = plan(info, missing)
+    result.update(key, signed=sorted(p for p in result['copied'] if key and not has_signature(info[p], key['key_name'])))
     if not result['copied'] or module.check_mode:
         module.exit_json(changed=bool(result['copied']), **result)
+    if result['signed']:
+        sign_paths(module, result['signed'], module.params['sign_with'], source, result, env)
 
     args = copy_args(source, destination, module.params['substitute_on_destination'], module.params['check_sigs'])
     rc, dummy, err = run_nix(module, args, environ_update=env, data='\n'.join(result['copied']) + '\n')
@@ -285,7 +317,8 @@ def main():
         if rc == 0:
             still_missing = now_missing
     partial = landed(info, result['copied'], still_missing)
-    partial.update(changed=bool(partial['copied']), already_present=result['already_present'], stderr=err)
+    partial.update(key, changed=bool(partial['copied'] or result['signed']), already_present=result['already_present'],
+                   signed=result['signed'], stderr=err)
     where = destination or 'the local store'
     refusal = signature_refusal(err)
     if refusal:

@@ -165,43 +165,16 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import run_nix
 from ansible_collections.nixkit.nix.plugins.module_utils._path_info import (
     PathInfoError, check_store_path, has_signature, invalid_paths, not_valid_paths, parse_path_info,
 )
-from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import (
-    PUBLIC_BYTES, SECRET_BYTES, SigningKeyError, parse_key,
-)
+from ansible_collections.nixkit.nix.plugins.module_utils._sign import CHUNK, key_name_of, sign_paths
+from ansible_collections.nixkit.nix.plugins.module_utils._signing_key import PUBLIC_BYTES, SigningKeyError, parse_key
 
-# Paths per `nix store sign` call, far below the kernel's limit on arguments.
-CHUNK = 500
 UNTRUSTED_RE = re.compile(r"path '(/nix/store/[^']+)' is untrusted")
-
-
-def key_name_of(module, key_file, result):
-    """The name of the secret key in key_file; its secret part is masked in all output. Messages never
-    quote the file: whatever it holds may be secret."""
-    if os.path.isdir(key_file):
-        module.fail_json(msg='key_file %s is a directory; give the secret key file itself' % key_file, **result)
-    try:
-        with open(key_file, 'rb') as handle:
-            text = to_text(handle.read(), errors='surrogate_or_replace')
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot read key_file %s: %s' % (key_file, to_native(exc.strerror or exc)), **result)
-    try:
-        name, data = parse_key(text, SECRET_BYTES)
-    except SigningKeyError:
-        try:
-            parse_key(text, PUBLIC_BYTES)
-            what = 'a public key'
-        except SigningKeyError:
-            what = 'not a Nix secret signing key (NAME:BASE64 of 64 bytes)'
-        module.fail_json(msg='key_file %s holds %s; give the secret key file, as made by nixkit.nix.nix_signing_key '
-                             'or nix key generate-secret' % (key_file, what), **result)
-    module.no_log_values.add(data)
-    return name
 
 
 def store_args(store):
@@ -299,11 +272,7 @@ def main():
         result['paths'] = sorted(info)
         result['already_signed'] = sorted(set(info) - set(unsigned))
     if unsigned and not module.check_mode:
-        for start in range(0, len(unsigned), CHUNK):
-            rc, out, err = run_nix(module, ['store', 'sign', '--key-file', p['key_file']] + store_args(store)
-                                   + unsigned[start:start + CHUNK])
-            if rc != 0:
-                module.fail_json(msg='nix store sign failed: %s' % err.strip(), rc=rc, stderr=err, **result)
+        sign_paths(module, unsigned, p['key_file'], store, result)
         after = path_info(module, unsigned, False, store, result)
         still = [path for path in unsigned if not has_signature(after.get(path, dict(signatures=[])), result['key_name'])]
         if still:

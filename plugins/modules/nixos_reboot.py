@@ -42,6 +42,7 @@ attributes:
     details: A systemd host with C(systemd-run); NixOS, or a container with systemd as PID 1 that its manager restarts.
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.action
   - nixkit.nix.attributes.shell_action
 options:
   reboot_timeout:

@@ -28,6 +28,9 @@ description:
   - Before anything is written every secret is checked, whatever its stage. A O(secrets[].dest) inside C(/nix/store), one
     whose directory resolves there through a symbolic link, a link into the store (a file the system manages) or a
     directory is refused, naming O(variable) and the item, and nothing is changed.
+  - Every file it writes is listed in O(manifest) on the target. With O(prune=true), a file listed there that no secret
+    of O(secrets) names any more is removed (a link itself, never what it points to; a directory is left with a warning),
+    so a secret dropped from the inventory does not stay on the target.
   - Use C(no_log=true) on the task. The plugin never returns content, but Ansible would print the task's arguments on a
     failure of argument validation.
 author:
@@ -44,6 +47,7 @@ attributes:
     support: full
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.action
   - nixkit.nix.attributes.shell_action
   - nixkit.nix.attributes.files
 options:
@@ -99,6 +103,22 @@ options:
     description: The name error messages use for O(secrets), so a role can name the variable its user set.
     type: str
     default: secrets
+  prune:
+    description:
+      - Remove the files listed in O(manifest) that no item of O(secrets) names any more, after writing this stage's
+        secrets. With an empty O(secrets) every file the manifest lists is removed.
+      - Run it at the last stage of a deploy (V(post-activation) or V(all)), so services of the old system do not lose a
+        file they still read before the new system replaces them. Ignored with O(stage=validate).
+      - In check mode it reports what it would remove; in diff mode each removal shows as the file going, never its content.
+    type: bool
+    default: false
+  manifest:
+    description:
+      - The file on the target that lists, one path a line, the files this plugin wrote there (root, mode 0600). It is
+        kept up to date on every run that writes; it is not counted as a change.
+      - Use one manifest per list of secrets. Two lists with the same manifest and O(prune=true) remove each other's files.
+    type: str
+    default: /var/lib/nixkit/secrets.list
 notes:
   - Secrets are not part of a NixOS generation. A rollback of the system (M(nixkit.nix.nixos_switch) O(nixkit.nix.nixos_switch#module:action=rollback),
     magic rollback) leaves the files as last written. Change a secret in a way the running system can still use, or deploy
@@ -139,6 +159,13 @@ EXAMPLES = r'''
     stage: post-activation
   become: true
   no_log: true
+
+- name: Remove the secrets this host no longer has in its list (here, all of them)
+  nixkit.nix.nixos_secrets:
+    secrets: []
+    prune: true
+  become: true
+  no_log: true
 '''
 
 RETURN = r'''
@@ -171,6 +198,12 @@ secrets:
       type: bool
   sample:
     - {dest: /run/keys/db-password, owner: root, group: keys, mode: "0640", upload: pre-activation, state: written, changed: true}
+removed:
+  description: The files removed (or, in check mode, that would be removed) because no secret names them any more.
+  returned: always
+  type: list
+  elements: str
+  sample: [/run/keys/old-token]
 error:
   description: Why the secrets were refused or could not be written (names O(variable), the item and its O(secrets[].dest)); V(null) otherwise.
   returned: always

@@ -64,6 +64,7 @@ attributes:
     details: NixOS, or any systemd host whose system closures provide C(bin/switch-to-configuration).
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.action
   - nixkit.nix.attributes.shell_action
 options:
   store_path:

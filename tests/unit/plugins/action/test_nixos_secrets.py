@@ -128,6 +128,8 @@ def plugin(check_mode=False, diff=False, log=None):
     commands = log if log is not None else []
 
     def run(script, data=None):
+        # Over ssh, empty stdin data means no stdin and a terminal: a script reading it waits for ever.
+        assert data is None or len(data) > 0, 'empty stdin sent: %s' % script
         commands.append((script, data))
         done = subprocess.run(['sh', '-c', script.rstrip('\n') + ' ; sleep 0'], input=data, capture_output=True, check=False)
         return {'rc': done.returncode, 'stdout': done.stdout.decode(), 'stderr': done.stderr.decode()}
@@ -140,8 +142,17 @@ MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason='the plugin refuses to write secrets unless it runs as root')
 
 
+WHERE = {}
+
+
+@pytest.fixture(autouse=True)
+def private_manifest(tmp_path):
+    # Never the real /var/lib/nixkit/secrets.list of the machine running the tests.
+    WHERE['manifest'] = str(tmp_path / 'manifest' / 'secrets.list')
+
+
 def args(secrets, stage='all'):
-    return {'secrets': secrets, 'stage': stage, 'variable': VAR}
+    return {'secrets': secrets, 'stage': stage, 'variable': VAR, 'prune': False, 'manifest': WHERE['manifest']}
 
 
 @needs_root
@@ -179,6 +190,19 @@ def test_write_then_unchanged_then_metadata_then_content(tmp_path):
     assert 'changed)' in predicted['diff'][0]['after'] and open(dest).read() == SECRET
     assert SECRET not in repr(predicted)
     assert plugin()._secrets(args(secrets))['secrets'][0]['state'] == 'written' and open(dest).read() == SECRET + '-rotated'
+
+
+@needs_root
+def test_an_empty_secret_is_written_without_stdin(tmp_path):
+    dest = str(tmp_path / 'empty')
+    log = []
+    assert plugin(log=log)._secrets(args([{'dest': dest, 'content': ''}]))['secrets'][0]['state'] == 'written'
+    assert open(dest).read() == '' and [data for dummy, data in log] == [None, None, (dest + '\n').encode()]  # probe, write, manifest
+    assert plugin(check_mode=True)._secrets(args([{'dest': dest, 'content': ''}]))['secrets'][0]['state'] == 'unchanged'
+    assert plugin()._secrets(args([{'dest': dest, 'content': ''}]))['secrets'][0]['state'] == 'unchanged'
+    with open(dest, 'w') as handle:
+        handle.write('x')
+    assert plugin(check_mode=True)._secrets(args([{'dest': dest, 'content': ''}]))['secrets'][0]['state'] == 'would write'
 
 
 @needs_root
@@ -222,3 +246,76 @@ def test_scripts_are_valid_sh_and_carry_no_content():
         checked = subprocess.run(['sh', '-n'], input=script + ' ; sleep 0', capture_output=True, text=True, check=False)
         assert checked.returncode == 0, checked.stderr
         assert SECRET not in script
+
+
+# --- removing what is no longer listed ----------------------------------------------------------
+
+def pruning(secrets, manifest, stage='all', prune=True):
+    return {'secrets': secrets, 'stage': stage, 'variable': VAR, 'prune': prune, 'manifest': manifest}
+
+
+@needs_root
+def test_a_secret_dropped_from_the_list_is_removed_and_the_manifest_follows(tmp_path):
+    manifest = str(tmp_path / 'state' / 'secrets.list')
+    a, b, c = (str(tmp_path / n) for n in ('a', 'b', 'c'))
+    three = [{'dest': a, 'content': 'A'}, {'dest': b, 'content': 'B', 'upload': 'post-activation'}, {'dest': c, 'content': 'C'}]
+    first = plugin()._secrets(pruning(three, manifest, stage='pre-activation'))
+    # Only what this stage wrote is recorded; b is written (and recorded) by the next stage.
+    assert first['removed'] == [] and open(manifest).read() == '%s\n%s\n' % (a, c)
+    assert stat.S_IMODE(os.stat(manifest).st_mode) == 0o600
+    plugin()._secrets(pruning(three, manifest, stage='post-activation'))
+    assert open(manifest).read() == '%s\n%s\n%s\n' % (a, b, c)
+
+    # Without prune (the module's default) nothing is removed: the manifest only grows.
+    kept = plugin()._secrets(pruning(three[:1], manifest, prune=False))
+    assert kept['removed'] == [] and os.path.exists(b) and open(manifest).read().count('\n') == 3
+
+    predicted = plugin(check_mode=True, diff=True)._secrets(pruning(three[:1], manifest))
+    assert predicted['changed'] and predicted['removed'] == [b, c] and os.path.exists(b) and os.path.exists(c)
+    assert 'would remove 2 no longer listed' in predicted['msg']
+    assert predicted['diff'] == [sec.removed_diff(b), sec.removed_diff(c)] and 'B' not in repr(predicted)
+
+    done = plugin(diff=True)._secrets(pruning(three[:1], manifest))
+    assert done['changed'] and done['removed'] == [b, c] and not os.path.exists(b) and not os.path.exists(c)
+    assert open(a).read() == 'A' and open(manifest).read() == a + '\n'
+    assert done['msg'] == 'wrote 0 secret(s); removed 2 no longer listed: %s, %s' % (b, c)
+    again = plugin()._secrets(pruning(three[:1], manifest))
+    assert not again['changed'] and again['removed'] == []
+
+    # The whole list emptied: everything this plugin wrote goes.
+    empty = plugin()._secrets(pruning([], manifest))
+    assert empty['removed'] == [a] and not os.path.exists(a) and open(manifest).read() == ''
+    assert not plugin()._secrets(pruning([], manifest))['changed']
+
+
+@needs_root
+def test_pruning_removes_a_link_not_its_target_and_leaves_a_directory(tmp_path):
+    manifest = tmp_path / 'secrets.list'
+    target = tmp_path / 'precious'
+    target.write_text('keep me')
+    link, directory = tmp_path / 'link', tmp_path / 'dir'
+    os.symlink(str(target), str(link))
+    directory.mkdir()
+    # A hand-edited manifest: relative paths and store paths are ignored, never removed.
+    manifest.write_text('%s\n%s\nrelative/x\n/nix/store/abc-x\n%s' % (link, directory, tmp_path / 'gone'))
+    done = plugin()._secrets(pruning([], str(manifest)))
+    assert done['removed'] == [str(link)] and target.read_text() == 'keep me' and directory.is_dir()
+    assert done['warnings'] == ['nixos_secrets: %s no longer listed but not a file (a directory?); left in place' % directory]
+    assert manifest.read_text() == ''
+
+
+def test_manifest_paths_are_checked_and_stale_entries_decided():
+    for bad in ('relative', '/nix/store/x', '/dir/', '/a\nb', None):
+        with pytest.raises(sec.SecretsError, match='manifest'):
+            sec.check_manifest(bad)
+    listed = sec.managed('uid=0\nmanaged=present:/run/keys/a\nmanaged=absent:/run/keys/b\nmanaged=present:/nix/store/x\n'
+                         'managed=present:rel\nmanaged=odd:/y\nmanaged=other:/d\n')
+    assert listed == {'/run/keys/a': 'present', '/run/keys/b': 'absent', '/d': 'other'}
+    secrets = sec.check([{'dest': '/run/keys/a', 'content': 'x'}, {'dest': '/k', 'content': 'y', 'upload': 'post-activation'}])
+    assert sec.stale(secrets[:1], listed) == ['/d', '/run/keys/b']
+    assert sec.next_manifest(secrets, listed, ['pre-activation'], prune=True) == ['/run/keys/a']
+    assert sec.next_manifest(secrets, listed, ['post-activation'], prune=False) == ['/d', '/k', '/run/keys/a', '/run/keys/b']
+    for script in (sec.probe(secrets, '/var/lib/nixkit/secrets.list'), sec.remove_script(['/a b', "/it's"]),
+                   sec.manifest_script('/var/lib/nixkit/secrets.list')):
+        checked = subprocess.run(['sh', '-n'], input=script + ' ; sleep 0', capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stderr

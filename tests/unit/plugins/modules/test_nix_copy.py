@@ -6,6 +6,7 @@
 """The nix_copy module's own decisions, with Nix replaced by a fake source and destination store
 (the parsing is tested in test_copy.py; real Nix in the molecule scenario)."""
 
+import base64
 import json
 
 import pytest
@@ -33,6 +34,8 @@ def nix(monkeypatch):
         copy_lands = None       # with copy_answer: the paths that arrive anyway
         destination_error = None
         source_error = None
+        sigs = {}
+        sign_answer = None      # (rc, stdout, stderr) instead of signing
 
         @classmethod
         def kinds(cls):
@@ -55,6 +58,8 @@ def nix(monkeypatch):
             kind = 'validity'
         elif args[0] == 'copy':
             kind = 'copy'
+        elif args[:2] == ['store', 'sign']:
+            kind = 'sign'
         else:
             kind = 'closure' if '--recursive' in args else 'tops'
         Fake.calls.append(dict(kind=kind, argv=argv, args=args, env=dict(environ_update or {}), stdin=stdin))
@@ -62,6 +67,13 @@ def nix(monkeypatch):
             if Fake.destination_error:
                 return 1, '', Fake.destination_error
             return 0, ''.join(p + '\n' for p in args if p.startswith('/nix/store/') and p not in Fake.destination), ''
+        if kind == 'sign':
+            if Fake.sign_answer:
+                return Fake.sign_answer
+            name = open(args[args.index('--key-file') + 1]).read().partition(':')[0]
+            for path in args[args.index('--key-file') + 2:]:
+                Fake.sigs.setdefault(path, []).append(name + ':sig')
+            return 0, '', ''
         if kind == 'copy':
             if Fake.copy_answer:
                 Fake.destination |= set(Fake.copy_lands or ())
@@ -75,10 +87,11 @@ def nix(monkeypatch):
             return 0, json.dumps(dict((p, None if p in missing else {'narSize': SIZES[p]}) for p in stdin)), ''
         if missing:
             return 1, '', "don't know how to build these paths:\nerror: path '%s' is not valid\n" % missing[0]
-        return 0, json.dumps(dict((p, {'narSize': SIZES[p], 'references': REFS[p]}) for p in closure(stdin))), ''
+        return 0, json.dumps(dict((p, {'narSize': SIZES[p], 'references': REFS[p], 'signatures': Fake.sigs.get(p, [])})
+                                  for p in closure(stdin))), ''
 
     use_fake_nix(monkeypatch, nix_copy, run_command)
-    Fake.calls = []
+    Fake.calls, Fake.sigs = [], {}
     return Fake
 
 
@@ -245,3 +258,51 @@ def test_other_destination_errors_quote_nix(capsys, nix):
     assert result['failed'] and result['cause'] == 'other'
     assert result['msg'] == ("nix-store --check-validity on local?root=/mnt failed: error: opening lock file "
                              "'/nix/var/nix/db/big-lock': Read-only file system")
+
+
+# --- sign_with: what is copied is signed first, in the same run ----------------------------------
+
+KEY_SECRET = base64.b64encode(b'k' * 64).decode()
+
+
+@pytest.fixture
+def deploy_key(tmp_path):
+    path = tmp_path / 'deploy.sec'
+    path.write_text('build1-deploy-1:' + KEY_SECRET)
+    return str(path)
+
+
+def test_sign_with_signs_exactly_what_the_destination_lacks(capsys, nix, deploy_key):
+    nix.destination = {LEAF}
+    nix.sigs = {MID: ['build1-deploy-1:old']}
+    result = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=deploy_key)
+    assert result['changed'] and result['copied'] == [TOP, MID] and result['signed'] == [TOP]
+    assert result['key_name'] == 'build1-deploy-1' and KEY_SECRET not in json.dumps(result)
+    assert nix.kinds() == ['closure', 'validity', 'sign', 'copy']
+    assert nix.calls[2]['args'] == ['store', 'sign', '--key-file', deploy_key, TOP]
+    assert nix.sigs[TOP] == ['build1-deploy-1:sig'] and LEAF not in nix.sigs
+
+
+def test_sign_with_in_check_mode_and_with_nothing_missing_signs_nothing(capsys, nix, deploy_key):
+    predicted = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=deploy_key, _ansible_check_mode=True)
+    assert predicted['changed'] and predicted['signed'] == sorted([LEAF, MID, TOP]) and 'sign' not in nix.kinds()
+    nix.destination = {TOP, MID, LEAF}
+    idle = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=deploy_key)
+    assert not idle['changed'] and idle['signed'] == [] and 'sign' not in nix.kinds()
+
+
+def test_a_bad_key_stops_before_any_store_is_asked(capsys, nix, tmp_path):
+    public = tmp_path / 'deploy.pub'
+    public.write_text('build1-deploy-1:' + base64.b64encode(b'p' * 32).decode())
+    result = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=str(public))
+    assert result['failed'] and result['msg'].startswith('sign_with %s holds a public key' % public)
+    missing = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=str(tmp_path / 'none.sec'))
+    assert missing['failed'] and missing['msg'].startswith('cannot read sign_with %s' % (tmp_path / 'none.sec'))
+    assert nix.calls == []
+
+
+def test_a_failed_signing_copies_nothing(capsys, nix, deploy_key):
+    nix.sign_answer = (1, '', "error: opening file '/etc/nix/nixkit-deploy/deploy.sec': Permission denied\n")
+    result = run(capsys, paths=[TOP], to='ssh-ng://root@dst', sign_with=deploy_key)
+    assert result['failed'] and result['msg'].startswith('nix store sign failed: error: opening file')
+    assert 'copy' not in nix.kinds() and nix.destination == set()

@@ -14,6 +14,7 @@ import os
 import pytest
 
 
+from ansible_collections.nixkit.nix.plugins.module_utils import _sign
 from ansible_collections.nixkit.nix.plugins.modules import nix_sign
 from ansible_collections.nixkit.nix.tests.unit.plugins.modules.module_runner import run_module, use_fake_nix
 
@@ -150,7 +151,7 @@ def test_store_is_passed_to_every_command(capsys, store, key_file):
 
 
 def test_many_paths_are_signed_in_chunks(capsys, store, key_file, monkeypatch):
-    monkeypatch.setattr(nix_sign, 'CHUNK', 2)
+    monkeypatch.setattr(_sign, 'CHUNK', 2)
     paths = ['/nix/store/%032d-p%d' % (i, i) for i in range(5)]
     for path in paths:
         store.sigs[path], store.refs[path] = [], []
