@@ -18,7 +18,8 @@ from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = dict(
     path=dict(type='str', required=True),
-    results=dict(type='list', elements='dict', required=True),
+    results=dict(type='list', elements='dict'),
+    fact=dict(type='str', default='nixos_deploy_result'),
     variable=dict(type='str', default='path'),
 )
 
@@ -32,6 +33,18 @@ def plain(value):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     return to_text(value)
+
+
+def play_results(task_vars, fact):
+    """The records (the fact ``fact``) of every host of the play that has one, in the play's order:
+    earlier serial batches too, since ansible_play_hosts_all spans them."""
+    hostvars = task_vars.get('hostvars') or {}
+    out = []
+    for host in task_vars.get('ansible_play_hosts_all') or []:
+        record = hostvars[host].get(fact) if host in hostvars else None
+        if record is not None:
+            out.append(record)
+    return out
 
 
 def render(results, now=None):
@@ -63,6 +76,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args['results'] is None:
+            args['results'] = play_results(task_vars or {}, args['fact'])
         return self._report(args)
 
     def _report(self, args):

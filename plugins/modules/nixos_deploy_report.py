@@ -45,10 +45,16 @@ options:
     type: str
     required: true
   results:
-    description: The records, one per host, written as given under C(hosts).
+    description:
+      - The records, one per host, written as given under C(hosts).
+      - Default, the fact O(fact) of every host of the play that has it (earlier C(serial) batches included), in the
+        play's order.
     type: list
     elements: dict
-    required: true
+  fact:
+    description: The host fact that holds each host's record, when O(results) is not given.
+    type: str
+    default: nixos_deploy_result
   variable:
     description: The name error messages use for O(path), so a role can name the variable its user set.
     type: str
@@ -58,11 +64,15 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Write one report for the hosts deployed so far
+- name: Write one report for the hosts deployed so far (their nixos_deploy_result)
   nixkit.nix.nixos_deploy_report:
     path: reports/deploy-{{ lookup('ansible.builtin.pipe', 'date +%F') }}.json
-    results: "{{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('nixos_deploy_result', 'defined')
-                 | map(attribute='nixos_deploy_result') | list }}"
+  run_once: true
+
+- name: Report records of your own deploy play, kept in the fact my_deploy
+  nixkit.nix.nixos_deploy_report:
+    path: my-deploy.json
+    fact: my_deploy
   run_once: true
 '''
 

@@ -76,3 +76,18 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert denied['failed'] and denied['msg'] == ('nixos_deploy_report_path (%s): cannot write the report on the controller: '
                                                   'Permission denied' % (tmp_path / 'r.json'))
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_play_s_records_are_collected_in_play_order_skipping_hosts_without_one():
+    hostvars = {'t2': {'nixos_deploy_result': dict(RECORD, host='t2')}, 't1': {'nixos_deploy_result': RECORD},
+                'skipped': {'other': 1}, 'gone': {}}
+    task_vars = {'hostvars': hostvars, 'ansible_play_hosts_all': ['t1', 'skipped', 't2', 'not-in-hostvars']}
+    assert [r['host'] for r in rep.play_results(task_vars, 'nixos_deploy_result')] == ['t1', 't2']
+    assert rep.play_results(task_vars, 'my_deploy') == [] and rep.play_results({}, 'nixos_deploy_result') == []
+
+
+def test_a_path_that_names_no_file_is_refused(tmp_path):
+    for bad in ('', str(tmp_path) + '/'):
+        done = plugin()._report(args(bad))
+        assert done['failed'] and done['msg'].startswith('nixos_deploy_report_path must name a file')
+    assert os.listdir(str(tmp_path)) == []

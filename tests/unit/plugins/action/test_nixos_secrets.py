@@ -319,3 +319,33 @@ def test_manifest_paths_are_checked_and_stale_entries_decided():
                    sec.manifest_script('/var/lib/nixkit/secrets.list')):
         checked = subprocess.run(['sh', '-n'], input=script + ' ; sleep 0', capture_output=True, text=True, check=False)
         assert checked.returncode == 0, checked.stderr
+
+
+@needs_root
+def test_a_manifest_that_cannot_be_written_fails_naming_it_after_the_secret_is_in_place(tmp_path):
+    blocker = tmp_path / 'not-a-dir'
+    blocker.write_text('')
+    dest = str(tmp_path / 'k')
+    done = plugin()._secrets(pruning([{'dest': dest, 'content': 'x'}], str(blocker / 'secrets.list')))
+    assert done['failed'] and done['error'].startswith('writing %s on the target failed: ' % (blocker / 'secrets.list'))
+    assert open(dest).read() == 'x'
+
+
+@needs_root
+def test_a_removal_that_fails_is_reported_and_the_manifest_kept(tmp_path):
+    manifest = tmp_path / 'secrets.list'
+    stale = tmp_path / 'old'
+    stale.write_text('old')
+    manifest.write_text('%s\n' % stale)
+    p = plugin()
+    real = p._run
+
+    def refuse_removal(script, data=None):
+        if 'removed=' in script:
+            return {'rc': 1, 'stdout': '', 'stderr': 'rm: cannot remove: Read-only file system'}
+        return real(script, data)
+    p._run = refuse_removal
+    done = p._secrets(pruning([], str(manifest)))
+    assert done['failed'] and done['error'] == ('removing the secrets no longer listed failed on the target: '
+                                                'rm: cannot remove: Read-only file system')
+    assert stale.exists() and manifest.read_text() == '%s\n' % stale
