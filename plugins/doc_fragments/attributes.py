@@ -26,7 +26,7 @@ attributes:
 '''
 
     # Action plugins, which do their work on the controller (with ACTION: nixos_deploy_report; with
-    # ACTION and SHELL_ACTION: nixos_switch, nixos_secrets, nixos_reboot).
+    # ACTION and SHELL_ACTION: nixos_switch, nixos_secrets, nixos_reboot, nixos_gcroots).
     ACTION = r'''
 attributes:
   action:

@@ -4,6 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Garbage collector roots of deployed systems on a build host (nixos_gcroots): one target's
 current system and its N previous ones, as links in a directory under /nix/var/nix/gcroots.
+The action plugin reads and writes them with two shell commands (no module run on the build host:
+the role runs this once per target and deploy); the plan is pure Python here.
 
 Layout in DIR (hostnames never start with a dot, so the two hidden directories cannot collide):
   DIR/NAME               the system NAME runs after its last deployment (earlier versions' only link)
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 
 STORE_PATH = re.compile(r'^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$')
 HISTORY = '.history'
@@ -59,46 +62,57 @@ def plan(current, history, running, keep):
     return current, out[:keep]
 
 
-def read_link(path):
-    try:
-        return os.readlink(path) if os.path.islink(path) else None
-    except OSError:
-        return None
-
-
-def read(directory, name):
-    """(current, history newest first, building) as the links on disk say."""
+def probe_script(directory, name, running=None):
+    """One shell command that prints what the links say: ``current=``, ``building=``, ``history_N=`` for
+    every numbered entry (empty when it is not a link), and ``running=present|absent`` when ``running``
+    is given (a root to a path this store lacks would keep nothing)."""
     p = paths(directory, name)
-    history = []
-    if os.path.isdir(p['history']):
-        numbered = sorted((int(entry), entry) for entry in os.listdir(p['history']) if entry.isdigit())
-        for dummy, entry in numbered:
-            target = read_link(os.path.join(p['history'], entry))
-            if target:
-                history.append(target)
-    return read_link(p['current']), history, read_link(p['building'])
+    lines = [
+        'r() { if [ -L "$1" ]; then readlink "$1"; fi; }',
+        'printf "current=%%s\\n" "$(r %s)"' % shlex.quote(p['current']),
+        'printf "building=%%s\\n" "$(r %s)"' % shlex.quote(p['building']),
+        'for e in %s/*; do n=${e##*/}; case $n in ""|*[!0-9]*) continue;; esac; '
+        'printf "history_%%s=%%s\\n" "$n" "$(r "$e")"; done' % shlex.quote(p['history']),
+    ]
+    if running:
+        lines.append('if [ -e %s ]; then echo running=present; else echo running=absent; fi' % shlex.quote(running))
+    return '\n'.join(lines)
 
 
-def set_link(path, target):
-    """Point ``path`` at ``target`` atomically (a new link renamed over the old one)."""
-    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-    tmp = '%s.nixkit-tmp' % path
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, path)
+def parse_probe(text):
+    """(current, history newest first, building, {number: link target or '' for each history entry},
+    whether ``running`` is in the store or None)."""
+    values, numbered = {}, {}
+    for line in text.splitlines():
+        key, sep, value = line.strip('\r').partition('=')
+        if not sep:
+            continue
+        if key.startswith('history_') and key[len('history_'):].isdigit():
+            numbered[int(key[len('history_'):])] = value
+        else:
+            values[key] = value
+    history = [numbered[n] for n in sorted(numbered) if numbered[n]]
+    running = {'present': True, 'absent': False}.get(values.get('running'))
+    return values.get('current') or None, history, values.get('building') or None, numbered, running
 
 
-def apply(directory, name, current, history):
-    """Write the links: DIR/NAME, DIR/.history/NAME/1..len(history); remove higher numbers."""
+def apply_script(directory, name, old, new, drop_building):
+    """The shell that turns the links from ``old`` (current, history entries as parse_probe gives them)
+    into ``new`` (current, history newest first): each link replaced atomically (a new link renamed
+    over the old one; ``mv -T``, because the old link points at a directory, which plain ``mv`` would
+    move the new link into), higher history numbers removed. Prints done=yes."""
     p = paths(directory, name)
-    if current and read_link(p['current']) != current:
-        set_link(p['current'], current)
+    q = shlex.quote
+    (old_current, entries), (current, history) = old, new
+    lines = ['set -e', 'umask 022',
+             'link() { mkdir -p "${2%/*}"; rm -f "$2.nixkit-tmp"; ln -s "$1" "$2.nixkit-tmp"; mv -fT "$2.nixkit-tmp" "$2"; }']
+    if current and current != old_current:
+        lines.append('link %s %s' % (q(current), q(p['current'])))
     for index, target in enumerate(history, 1):
-        link = os.path.join(p['history'], str(index))
-        if read_link(link) != target:
-            set_link(link, target)
-    if os.path.isdir(p['history']):
-        for entry in os.listdir(p['history']):
-            if entry.isdigit() and int(entry) > len(history):
-                os.unlink(os.path.join(p['history'], entry))
+        if entries.get(index) != target:
+            lines.append('link %s %s' % (q(target), q(os.path.join(p['history'], str(index)))))
+    lines.extend('rm -f %s' % q(os.path.join(p['history'], str(n))) for n in sorted(entries) if n > len(history))
+    if drop_building:
+        lines.append('rm -f %s' % q(p['building']))
+    lines.append('echo done=yes')
+    return '\n'.join(lines)

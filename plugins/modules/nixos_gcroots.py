@@ -21,6 +21,8 @@ description:
     one moves to the front of the history. After a failed deployment, or a rollback to the current system, nothing moves.
     The link in C(DIR/.building) is removed either way (O(drop_building)).
   - Every link is replaced atomically (a new link renamed over the old one).
+  - An action plugin that runs two POSIX shell commands on the host (read the links, then set them), no Python
+    there.
   - The role nixkit.nix.nixos_deploy calls it after each deployment (C(nixos_deploy_keep_generations)).
 author:
   - nixkit maintainers (@nixkit)
@@ -32,6 +34,8 @@ attributes:
     support: none
 extends_documentation_fragment:
   - nixkit.nix.attributes
+  - nixkit.nix.attributes.action
+  - nixkit.nix.attributes.shell_action
 options:
   dir:
     description: The directory of the roots, under C(/nix/var/nix/gcroots). Made when missing.
@@ -93,63 +97,3 @@ released:
   type: list
   elements: str
 '''
-
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.nixkit.nix.plugins.module_utils import _gcroots as roots
-
-GCROOTS = '/nix/var/nix/gcroots/'
-
-
-def valid_here(path):
-    """Whether the store path exists on this host (a root to a missing path would keep nothing)."""
-    return os.path.exists(path)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            'dir': dict(type='path', required=True),
-            'name': dict(type='str', required=True),
-            'running': dict(type='str'),
-            'keep': dict(type='int', default=1),
-            'drop_building': dict(type='bool', default=True),
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    directory, name, running = params['dir'].rstrip('/'), params['name'], params['running'] or None
-    try:
-        roots.check_name(name)
-        roots.check_store_path(running, 'running')
-        if not (directory + '/').startswith(GCROOTS):
-            raise roots.GcrootsError('dir must be a directory under /nix/var/nix/gcroots (Nix follows no roots elsewhere), '
-                                     'got %r' % params['dir'])
-        current, history, building = roots.read(directory, name)
-        msg = ''
-        if running and not valid_here(running):
-            msg = '%s is not in this host\'s store: no root for it here, the others stay' % running
-            running = None
-        new_current, new_history = roots.plan(current, history, running, params['keep'])
-    except roots.GcrootsError as exc:
-        module.fail_json(msg=str(exc))
-    released = [p for p in [current] + history if p and p != new_current and p not in new_history]
-    drop = params['drop_building'] and building is not None
-    changed = (new_current, new_history) != (current, history) or drop
-    result = dict(changed=changed, current=new_current, previous=new_history, released=released, msg=msg)
-    if module.check_mode or not changed:
-        module.exit_json(**result)
-    try:
-        roots.apply(directory, name, new_current, new_history)
-        if drop:
-            os.unlink(roots.paths(directory, name)['building'])
-    except OSError as exc:
-        result['msg'] = 'could not set the roots in %s: %s' % (directory, exc)
-        module.fail_json(**result)
-    module.exit_json(**result)
-
-
-if __name__ == '__main__':
-    main()

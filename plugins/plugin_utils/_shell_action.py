@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The base of the action plugins that run only POSIX shell commands on the target, because a stock
-NixOS host has no Python: estate, nixos_switch, nixos_secrets, nixos_reboot."""
+NixOS host has no Python: estate, nixos_switch, nixos_secrets, nixos_reboot, nixos_gcroots."""
 
 from __future__ import annotations
 

@@ -282,6 +282,19 @@ def test_wait_confirms_once_and_returns_the_finished_record(monkeypatch):
     assert (record['phase'], error, target.confirms) == ('done', None, 1)
 
 
+def test_waits_grow_to_the_interval_and_start_again_after_the_confirmation(monkeypatch):
+    from ansible_collections.nixkit.nix.plugins.action import nixos_switch
+    target = FakeTarget([RUNNING + 'phase=activating\n'] * 7 + [RUNNING + 'phase=awaiting-confirmation\n'] * 2
+                        + ['phase=done\nexit_code=0\n'])
+    plugin = waiting_plugin(monkeypatch, target)
+    monkeypatch.setattr(nixos_switch, 'POLL_INTERVAL', 0.5)
+    slept = []
+    monkeypatch.setattr(nixos_switch.time, 'sleep', slept.append)
+    record, error = plugin._wait('u', 10, 1e12)
+    assert (record['phase'], error, target.confirms) == ('done', None, 1)
+    assert [round(d, 2) for d in slept] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.1, 0.2]
+
+
 def test_wait_retries_the_confirmation_while_sshd_refuses_and_reports_why(monkeypatch):
     target = FakeTarget([RUNNING + 'phase=awaiting-confirmation\n'] * 3 + [None, 'phase=done\nconfirmed=no\n'],
                         confirm_answers=[(False, 'the fresh connection failed: refused')] * 3)

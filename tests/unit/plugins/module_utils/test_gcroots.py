@@ -5,8 +5,6 @@
 
 """nixos_gcroots: which deployed systems keep a root (module_utils/_gcroots.py), and the links on disk."""
 
-import os
-
 import pytest
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _gcroots as roots
@@ -51,21 +49,16 @@ def test_store_path_check():
         roots.check_store_path('/tmp/x', 'running')
 
 
-def test_apply_and_read_back(tmp_path):
-    d = str(tmp_path / 'nixkit-deploy')
-    os.makedirs(os.path.join(d, roots.BUILDING))
-    os.symlink(V3, os.path.join(d, roots.BUILDING, 't1'))
-    assert roots.read(d, 't1') == (None, [], V3)
-    roots.apply(d, 't1', V2, [V1])
-    assert roots.read(d, 't1') == (V2, [V1], V3)
-    roots.apply(d, 't1', V3, [V2, V1])
-    assert roots.read(d, 't1')[:2] == (V3, [V2, V1])
-    # Fewer entries: the higher numbers go.
-    roots.apply(d, 't1', V4, [V3])
-    assert roots.read(d, 't1')[:2] == (V4, [V3])
-    assert sorted(os.listdir(os.path.join(d, roots.HISTORY, 't1'))) == ['1']
-    # Other targets are untouched; no temporary links are left.
-    roots.apply(d, 't2', V1, [])
-    assert roots.read(d, 't1')[:2] == (V4, [V3]) and roots.read(d, 't2')[:2] == (V1, [])
-    leftovers = [n for r, ds, fs in os.walk(d) for n in fs + ds if n.endswith('.nixkit-tmp')]
-    assert leftovers == []
+def test_probe_is_parsed():
+    text = 'current=%s\r\nbuilding=\nhistory_2=%s\nhistory_1=\nhistory_10=%s\nrunning=absent\n' % (V2, V1, V3)
+    assert roots.parse_probe(text) == (V2, [V1, V3], None, {1: '', 2: V1, 10: V3}, False)
+    assert roots.parse_probe('current=\nbuilding=%s\n' % V4) == (None, [], V4, {}, None)
+
+
+def test_apply_touches_only_what_differs():
+    script = roots.apply_script('/nix/var/nix/gcroots/d', 't1', (V2, {1: V1, 2: V4, 3: ''}), (V3, [V2, V4]), False)
+    assert "link %s /nix/var/nix/gcroots/d/t1" % V3 in script
+    assert "link %s /nix/var/nix/gcroots/d/.history/t1/1" % V2 in script
+    assert '.history/t1/2' not in script                     # already right
+    assert 'rm -f /nix/var/nix/gcroots/d/.history/t1/3' in script
+    assert '.building' not in script and script.endswith('echo done=yes')
