@@ -35,11 +35,8 @@ class ActionModule(ShellAction):
         try:
             roots.check_name(name)
             roots.check_store_path(running, 'running')
-            if not (directory + '/').startswith(GCROOTS) or '/../' in directory + '/':
-                raise roots.GcrootsError('dir must be a directory under %s (Nix follows no roots elsewhere), got %r'
-                                         % (GCROOTS.rstrip('/'), args['dir']))
-            if args['keep'] < 0:
-                raise roots.GcrootsError('keep must be 0 or more, got %d' % args['keep'])
+            roots.check_dir(directory, GCROOTS)
+            roots.check_keep(args['keep'])
         except roots.GcrootsError as exc:
             return dict(result, failed=True, msg=str(exc))
 

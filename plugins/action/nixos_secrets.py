@@ -12,6 +12,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _secrets as sec
+from ansible_collections.nixkit.nix.plugins.module_utils._kv import parse_kv
 from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
 
 ARGUMENT_SPEC = dict(
@@ -53,7 +54,7 @@ class ActionModule(ShellAction):
             return dict(result, msg='no secrets')
 
         out = self._run(sec.probe(secrets, manifest if stage != 'validate' else None))['stdout']
-        probed, managed = sec.parse_kv(out), sec.managed(out)
+        probed, managed = parse_kv(out), sec.managed(out)
         errors = sec.problems(secrets, probed, stages, variable, self._task.check_mode)
         if errors:
             return self._fail(result, '; '.join(errors) + ' Nothing was changed.')
@@ -72,10 +73,10 @@ class ActionModule(ShellAction):
             meta = sec.metadata_differs(s, st)
             if self._task.check_mode:
                 answer = self._run(sec.compare_script(s, not contents[n]), contents[n] or None)
-                content_changed = sec.parse_kv(answer['stdout']).get('content') != 'same'
+                content_changed = parse_kv(answer['stdout']).get('content') != 'same'
             else:
                 answer = self._run(sec.write_script(s, meta, not contents[n]), contents[n] or None)
-                done = sec.parse_kv(answer['stdout'])
+                done = parse_kv(answer['stdout'])
                 if answer['rc'] != 0 or done.get('content') not in ('same', 'written'):
                     # stderr of mktemp/chown/mv names a path or a user, never the content (it is on stdin).
                     return self._fail(result, '%s[%d] (dest %s): writing it failed on the target: %s' % (

@@ -18,6 +18,8 @@ import os
 import re
 import shlex
 
+from ansible_collections.nixkit.nix.plugins.module_utils._kv import parse_kv
+
 STORE_PATH = re.compile(r'^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$')
 HISTORY = '.history'
 BUILDING = '.building'
@@ -37,6 +39,18 @@ def check_store_path(value, option):
         raise GcrootsError('%s must be a store path (/nix/store/HASH-NAME), got %r' % (option, value))
 
 
+def check_dir(directory, base):
+    """``directory`` (no trailing slash) must lie under ``base``: Nix follows no roots elsewhere."""
+    if not (directory + '/').startswith(base) or '/../' in directory + '/':
+        raise GcrootsError('dir must be a directory under %s (Nix follows no roots elsewhere), got %r'
+                           % (base.rstrip('/'), directory))
+
+
+def check_keep(keep):
+    if keep < 0:
+        raise GcrootsError('keep must be 0 or more, got %d' % keep)
+
+
 def paths(directory, name):
     return {'current': os.path.join(directory, name),
             'history': os.path.join(directory, HISTORY, name),
@@ -49,8 +63,7 @@ def plan(current, history, running, keep):
     the deployment failed before or during the activation, which leaves the target on ``current``).
     Returns (current, history): the new system becomes current and the old one moves to the
     front of the history; duplicates go; the history keeps ``keep`` entries."""
-    if keep < 0:
-        raise GcrootsError('keep must be 0 or more, got %d' % keep)
+    check_keep(keep)
     chain = list(history)
     if running and running != current:
         chain.insert(0, current)
@@ -82,15 +95,9 @@ def probe_script(directory, name, running=None):
 def parse_probe(text):
     """(current, history newest first, building, {number: link target or '' for each history entry},
     whether ``running`` is in the store or None)."""
-    values, numbered = {}, {}
-    for line in text.splitlines():
-        key, sep, value = line.strip('\r').partition('=')
-        if not sep:
-            continue
-        if key.startswith('history_') and key[len('history_'):].isdigit():
-            numbered[int(key[len('history_'):])] = value
-        else:
-            values[key] = value
+    values = parse_kv(text)
+    numbered = dict((int(key[len('history_'):]), value) for key, value in values.items()
+                    if key.startswith('history_') and key[len('history_'):].isdigit())
     history = [numbered[n] for n in sorted(numbered) if numbered[n]]
     running = {'present': True, 'absent': False}.get(values.get('running'))
     return values.get('current') or None, history, values.get('building') or None, numbered, running

@@ -164,15 +164,6 @@ def probe(secrets, manifest=None):
     return _PROBE_ONE.lstrip('\n') + '\n'.join(lines) + '\ntrue'
 
 
-def parse_kv(text):
-    out = {}
-    for line in (text or '').splitlines():
-        key, sep, value = line.partition('=')
-        if sep and key:
-            out[key] = value
-    return out
-
-
 def managed(text):
     """The manifest's paths from the probe's output: {path: 'present', 'other' or 'absent'}. Entries
     that are not absolute paths outside the Nix store (a hand-edited manifest) are ignored, never removed."""

@@ -33,12 +33,15 @@ def lab(tmp_path, monkeypatch):
     return base + 'nixkit-deploy', paths, tmp_path, []
 
 
-def run(lab, check_mode=False, **args):
+def run(lab, check_mode=False, answer=None, **args):
     directory, dummy, root, log = lab
     p = object.__new__(ActionModule)
     p._task = Task(check_mode)
 
     def shell(script, data=None):
+        if answer is not None:    # what the connection gave instead of running the command
+            log.append(script)
+            return answer
         log.append(script)
         # The store paths are made under the temporary directory: /nix/store/X stands for ROOT/nix/store/X
         # in the "is it in the store" test only; the links themselves point at the real-looking paths.
@@ -118,6 +121,13 @@ def test_a_write_that_fails_is_reported(lab):
     open(d, 'w').close()    # the roots directory is a file: nothing can be made under it
     out = run(lab, running=v1)
     assert out['failed'] and out['msg'].startswith('could not set the roots in %s: ' % d)
+
+
+def test_a_read_that_fails_is_reported_and_nothing_is_written(lab):
+    d, (v1, dummy, dummy), dummy, log = lab
+    out = run(lab, running=v1, answer={'rc': 1, 'stdout': '', 'stderr': 'sh: readlink: Permission denied\n'})
+    assert out['failed'] and out['msg'] == 'reading the roots in %s failed: sh: readlink: Permission denied' % d
+    assert len(log) == 1 and not os.path.exists(d)
 
 
 @pytest.mark.parametrize('args, words', [

@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.nixkit.nix.plugins.action.nixos_secrets import ActionModule
 from ansible_collections.nixkit.nix.plugins.module_utils import _secrets as sec
+from ansible_collections.nixkit.nix.plugins.module_utils._kv import parse_kv
 
 SECRET = 'hunter2-s3cr3t-value'
 VAR = 'nixos_deploy_secrets'
@@ -84,22 +85,22 @@ def test_duplicates_and_non_lists():
 def test_problems_on_the_target():
     secrets = sec.check([{'dest': '/etc/x/key', 'content': 'x'},
                          {'dest': '/var/lib/app/t', 'content': 'y', 'owner': 'app', 'upload': 'post-activation'}], VAR)
-    probed = sec.parse_kv('uid=0\ns0_dir=/nix/store/aaa-etc\ns0_type=none\ns0_uid=0\ns0_gid=0\n'
-                          's1_dir=/var/lib\ns1_type=none\ns1_uid=\ns1_gid=0\n')
+    probed = parse_kv('uid=0\ns0_dir=/nix/store/aaa-etc\ns0_type=none\ns0_uid=0\ns0_gid=0\n'
+                      's1_dir=/var/lib\ns1_type=none\ns1_uid=\ns1_gid=0\n')
     errors = sec.problems(secrets, probed, ['pre-activation'], VAR)
     assert errors == ['nixos_deploy_secrets[0] (dest /etc/x/key): its directory resolves to /nix/store/aaa-etc, inside the '
                       'Nix store (through a symbolic link); a secret must not go there. Choose a path outside /nix/store.']
     # The owner of a post-activation secret must exist when it is written, not before (nor in check mode).
-    post = sec.problems(secrets[1:], sec.parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
+    post = sec.problems(secrets[1:], parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
                         ['post-activation'], VAR)
     assert post == ['nixos_deploy_secrets[1] (dest /var/lib/app/t): owner app does not exist on the target']
-    assert sec.problems(secrets[1:], sec.parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
+    assert sec.problems(secrets[1:], parse_kv('uid=0\ns0_dir=/var/lib\ns0_type=none\ns0_uid=\ns0_gid=0\n'),
                         ['post-activation'], VAR, check_mode=True) == []
     pre = sec.check([{'dest': '/k', 'content': 'x', 'owner': 'app'}], VAR)
-    assert 'set upload: post-activation' in sec.problems(pre, sec.parse_kv('uid=0\ns0_dir=/\ns0_uid=\ns0_gid=0\n'),
+    assert 'set upload: post-activation' in sec.problems(pre, parse_kv('uid=0\ns0_dir=/\ns0_uid=\ns0_gid=0\n'),
                                                          ['pre-activation'], VAR)[0]
     assert 'become: true' in sec.problems([], {'uid': '1000'}, [], VAR)[0]
-    link = sec.problems(pre, sec.parse_kv('uid=0\ns0_dir=/\ns0_type=link\ns0_link=/nix/store/bbb-k\ns0_uid=0\ns0_gid=0\n'),
+    link = sec.problems(pre, parse_kv('uid=0\ns0_dir=/\ns0_type=link\ns0_link=/nix/store/bbb-k\ns0_uid=0\ns0_gid=0\n'),
                         [], VAR)
     assert link == ['nixos_deploy_secrets[0] (dest /k): it is a link into the Nix store (/nix/store/bbb-k), a file the '
                     'system manages; choose another path']

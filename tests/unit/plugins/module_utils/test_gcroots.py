@@ -8,6 +8,7 @@
 import pytest
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _gcroots as roots
+from ansible_collections.nixkit.nix.plugins.module_utils._kv import parse_kv
 
 V1 = '/nix/store/zx9ky4gf5zb87ncgnsiyxxdgzjm17jcy-nixos-system-t1-v1'
 V2 = '/nix/store/jv9i2mj2rcl27v6vd1xrpgs6pmx8g9h0-nixos-system-t1-v2'
@@ -47,6 +48,11 @@ def test_store_path_check():
     roots.check_store_path(None, 'running')
     with pytest.raises(roots.GcrootsError, match='running must be a store path'):
         roots.check_store_path('/tmp/x', 'running')
+
+
+def test_key_value_lines():
+    assert parse_kv('a=1\r\nb=x=y\nnoise\n=v\na=2\n') == {'a': '2', 'b': 'x=y'}
+    assert parse_kv(None) == {}
 
 
 def test_probe_is_parsed():
