@@ -12,7 +12,9 @@
 #              system of PARTS paths of KB kB, 2 new paths per deploy), all targets in parallel.
 # For the last no-op it also prints the CPU seconds per host: c, the controller's (ansible-playbook and its
 # workers), and l, the rest of the machine's busy time (the lab hosts' sshd, module runs and daemons, which
-# share this machine's cores with the controller).
+# share this machine's cores with the controller). The peer, on the same hosts after the no-ops: the
+# hand-written playbook of benchmarks/noop_rerun_by_hand.yml (seed 000's files kept with builtin modules),
+# timed the same way; the summary prints the collection's no-op against it.
 # Forks = N (every host at once, as a run over a fleet with enough forks does). Prints one line per size
 # and per-host figures relative to the smallest size; removes each lab before the next (KEEP=1 keeps
 # the last). A failed run prints its log's tail and stops the benchmark.
@@ -50,8 +52,8 @@ bench_deploy_vars builder1 >"$state/deploy.yml"
 
 results=()
 printf 'load before: %s on %s CPUs\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
-printf '%5s %8s %11s %8s %11s %8s %9s %10s %22s\n' hosts clients converge 'per host' 'no-op' 'per host' deploy 'peak MiB' \
-  'no-op CPU s/host c+l'
+printf '%5s %8s %11s %8s %11s %8s %9s %10s %22s %11s %17s\n' hosts clients converge 'per host' 'no-op' 'per host' deploy \
+  'peak MiB' 'no-op CPU s/host c+l' 'by hand' 'its CPU s/host c+l'
 for n in "${sizes[@]}"; do
   python3 tests/lab/nixlab.py down --run "$run" --state-dir "$state/lab" >/dev/null 2>&1 || true
   builders=(builder1) clients=()
@@ -81,6 +83,14 @@ for n in "${sizes[@]}"; do
   # Where a no-op's CPU went (the last one): the controller, and the machine as a whole.
   noop_cpu=$cpu noop_busy=$busy
   noop=$(python3 -c "import statistics, sys; print('%.1f' % statistics.median(map(float, sys.argv[1:])))" "${noops[@]}")
+  # The peer: seed 000 kept by hand with builtin modules on the same hosts (benchmarks/noop_rerun_by_hand.yml),
+  # after reading back what site.yml wrote (not timed); it too must change nothing.
+  ansible-playbook -i "$inv" -e noop_expected_dir="$state/expected-$n" benchmarks/noop_rerun_by_hand.yml \
+    --tags read_back >"$state/read-back-$n.log" 2>&1 ||
+    { tail -30 "$state/read-back-$n.log" >&2; echo "FAIL: reading back $n hosts for the hand-written playbook" >&2; exit 1; }
+  timed "$state/by-hand-$n.log" -i "$inv" -e noop_expected_dir="$state/expected-$n" benchmarks/noop_rerun_by_hand.yml
+  [ "$changed" = 0 ] || { echo "FAIL: the hand-written playbook changed $changed things on $n hosts" >&2; exit 1; }
+  hand=$took hand_cpu=$cpu hand_busy=$busy
 
   ansible-playbook -i "$inv" playbooks/farm_check.yml >"$state/farm-$n.log" 2>&1 ||
     { tail -30 "$state/farm-$n.log" >&2; echo "FAIL: farm check on $n hosts" >&2; exit 1; }
@@ -100,19 +110,24 @@ bad = [h for h in hosts if h.get('status') != 'ok' or h.get('rolled_back')]
 if len(hosts) != int(sys.argv[2]) or bad:
     sys.exit('FAIL: the deploy record has %d hosts (want %s); not deployed: %s' % (len(hosts), sys.argv[2], bad))
 PY
-  printf '%5s %8s %9s s %6.1f s %9s s %6.1f s %7s s %10s %12.2f + %5.2f\n' "$n" "${#clients[@]}" "$converge" \
-    "$(python3 -c "print($converge / $n)")" "$noop" "$(python3 -c "print($noop / $n)")" "$deploy" "$peak" \
-    "$(python3 -c "print($noop_cpu / $n)")" "$(python3 -c "print(max(0, $noop_busy - $noop_cpu) / $n)")"
-  results+=("$n $converge $noop $deploy $peak")
+  printf '%5s %8s %9s s %6.1f s %9s s %6.1f s %7s s %10s %12.2f + %5.2f %9s s %9.2f + %5.2f\n' "$n" "${#clients[@]}" \
+    "$converge" "$(python3 -c "print($converge / $n)")" "$noop" "$(python3 -c "print($noop / $n)")" "$deploy" "$peak" \
+    "$(python3 -c "print($noop_cpu / $n)")" "$(python3 -c "print(max(0, $noop_busy - $noop_cpu) / $n)")" \
+    "$hand" "$(python3 -c "print($hand_cpu / $n)")" "$(python3 -c "print(max(0, $hand_busy - $hand_cpu) / $n)")"
+  results+=("$n $converge $noop $deploy $peak $noop_cpu $hand $hand_cpu")
 done
 printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "${results[@]}" <<'PY'
 import sys
 rows = [list(map(float, r.split())) for r in sys.argv[1:]]
+print('no-op against the hand-written playbook (seed 000 by hand, same hosts):')
+for n, c, o, d, m, ocpu, h, hcpu in rows:
+    print('  %2d hosts: wall %.2fx, controller CPU %.2fx (%.2f s per host against %.2f)'
+          % (n, o / h, ocpu / hcpu if hcpu else float('inf'), ocpu / n, hcpu / n))
 if len(rows) > 1:
-    n0, c0, o0, d0, _ = rows[0]
+    n0, c0, o0, d0 = rows[0][:4]
     print('relative to %d hosts (whole run; per host):' % n0)
-    for n, c, o, d, m in rows[1:]:
+    for n, c, o, d, m, ocpu, h, hcpu in rows[1:]:
         print('  %2d hosts: converge %.2fx (%.2fx per host), no-op %.2fx (%.2fx per host), deploy %.2fx'
               % (n, c / c0, (c / n) / (c0 / n0), o / o0, (o / n) / (o0 / n0), d / d0))
 PY

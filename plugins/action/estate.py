@@ -2,22 +2,20 @@
 # Copyright (c) nixkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""estate: a role's typed variables and its view of the estate, computed on the controller.
+"""estate (internal): a role's typed variables, its view of the estate and its plan, computed on the controller.
 
-Documented in plugins/modules/estate.py; the model itself is plugin_utils/_estate.py and the
-typing of role variables plugin_utils/_role_args.py."""
+Documented in plugins/modules/estate.py. What is done for which role is the table of
+plugin_utils/_role_plans.py; the model is plugin_utils/_estate.py, the plans plugin_utils/_plan_*.py, the
+typing of role variables plugin_utils/_role_args.py. This file only gathers the inputs and dispatches."""
 
 from __future__ import annotations
 
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _install_probe as install_probe
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_plans as role_plans
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _state_probe as state_probe
 from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import ShellAction
-
-# Roles that need a recent enough Nix on the host before they change anything.
-NIX_CHECKED_ROLES = ('nix_builder', 'nix_client', 'nix_cache_server')
-# Roles whose main view reads the host first (one shell command, no Python there).
-PROBED_ROLES = NIX_CHECKED_ROLES + ('nix_install',)
 
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
@@ -34,7 +32,10 @@ class ActionModule(ShellAction):
         params = self._start(tmp, task_vars, ARGUMENT_SPEC)
         task_vars = task_vars or {}
         role = params['role']
+        plans = role_plans.PLANS[role]
         host = task_vars.get('inventory_hostname')
+        if params['view'] not in plans.views + ('plan',):
+            return dict(failed=True, changed=False, msg='view=%s is not a view of role %s' % (params['view'], role))
 
         try:
             values = {name: self._templar.template(task_vars[name])
@@ -49,30 +50,32 @@ class ActionModule(ShellAction):
             except estate.EstateError as exc:
                 return dict(failed=True, changed=False, msg=str(exc))
 
-        facts = None
-        if role in PROBED_ROLES and params['view'] == 'main':
-            facts = self._probe_host(role, args)
-            if role in NIX_CHECKED_ROLES:
-                problem = estate.nix_version_problem(estate.parse_nix_version(facts['version']), role, host)
-                if problem:
-                    return dict(failed=True, changed=False, msg=problem)
-
-        groups = task_vars.get('groups') or {}
         try:
             descriptors, unreachable = self._descriptors(task_vars, params['fetched'])
             unreachable.update(self._down(params['down']))
-            view = self._view(role, params['view'], host, groups, task_vars, descriptors, args, unreachable)
+            ctx = role_plans.Context(host, task_vars.get('groups') or {}, args, descriptors, unreachable, {},
+                                     lambda hosts: self._peer_vars(task_vars, hosts), params['view'])
+            if plans.probed and params['view'] == 'main':
+                # One command reads the host: what it is, what the role manages there, whether its peers answer.
+                ctx.facts = self._probe_host(plans, args, plans.peers(ctx))
+                if plans.nix_checked:
+                    problem = estate.nix_version_problem(estate.parse_nix_version(ctx.facts['version']), role, host)
+                    if problem:
+                        return dict(failed=True, changed=False, msg=problem)
+            view = plans.view(ctx)
         except estate.EstateError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
+        facts = ctx.facts if plans.probed and params['view'] == 'main' else None
         if params['view'] == 'netrc':
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
-        result = dict(view, changed=False, args=role_args.public(role, args))
+        result = dict(view, changed=False, args=role_args.public(role, args), nix_path=install_probe.NIX_PATH)
+        # What the host publishes, when its descriptor already says it: as facts, as the descriptor module would.
+        if result.get('published'):
+            result['ansible_facts'] = result.pop('published')
         if facts is not None:
             result['nixos'] = facts['nixos']
-            if role == 'nix_install':
-                result['host'] = facts
-        warning = self._not_yet(role, view)
+        warning = plans.not_yet(view)
         if warning:
             result['warnings'] = [warning]
         return result
@@ -85,7 +88,7 @@ class ActionModule(ShellAction):
         groups = task_vars.get('groups') or {}
         hostvars = task_vars.get('hostvars') or {}
         published = dict((host, set(kinds)) for host, kinds in self._published(hostvars).items())
-        reads = estate.descriptor_reads(role, groups, args, published)
+        reads = role_plans.descriptor_reads(role, groups, args, published)
         connections = {}
         for read in reads:
             if read['host'] in hostvars and read['host'] not in connections:
@@ -97,7 +100,7 @@ class ActionModule(ShellAction):
             target = estate.controller_ssh(host, connections)
             if target:
                 targets[host] = target
-        timeout = args.get('nix_client_preflight_timeout') or estate.PROBE_TIMEOUT
+        timeout = role_plans.PLANS[role].probe_timeout(args)
         down = estate.probe_ports(targets, timeout)
         return dict(
             changed=False,
@@ -105,28 +108,21 @@ class ActionModule(ShellAction):
             down=[dict(r, msg=down[r['host']]) for r in reads if r['host'] in down],
         )
 
-    @staticmethod
-    def _not_yet(role, view):
-        """A warning naming the peers that are not wired in yet, or None."""
-        if role in ('nix_builder', 'nix_cache_server') and view.get('keyless_clients'):
-            return ('Not authorized yet (no keys published; run nixkit.nix.nix_client there first): %s%s'
-                    % (', '.join(view['keyless_clients']),
-                       '; unreachable: ' + ', '.join(view['unreachable_clients']) if view.get('unreachable_clients') else ''))
-        if role == 'nix_client' and (view.get('builders_missing') or view.get('caches_missing')):
-            return ('Not used yet (no descriptor published; run nixkit.nix.nix_builder or nixkit.nix.nix_cache_server '
-                    'there first): %s' % ', '.join(view['builders_missing'] + view['caches_missing']))
-        return None
-
-    def _probe_host(self, role, args):
+    def _probe_host(self, plans, args, peers=()):
         """The host as one shell command reads it (plugin_utils/_install_probe.py): NixOS, OS family, Nix
-        version and state; for nix_install also its daemon users and packages."""
-        users, packages = [], []
-        if role == 'nix_install':
-            users = args['nix_install_daemon_users']
-            if args['nix_install_method'] == 'package':
-                packages = ['python3-apt'] + list(args['nix_install_packages'])
-        result = self._run(install_probe.command(users, packages))
-        return dict(install_probe.parse(result.get('stdout', '')), path=install_probe.NIX_PATH)
+        version and state, nix-daemon's path; what the role's plan asks about users and packages; and the state of
+        what the role manages (plugin_utils/_state_probe.py) in the same command, for the plans that compare it."""
+        users, packages = plans.probe_args(args)
+        script = install_probe.command(users, packages)
+        reads = plans.state_reads(args)
+        if reads is not None:
+            script += '; ' + state_probe.command(install_probe.NIX_PATH, peers=peers,
+                                                 timeout=plans.probe_timeout(args), **reads)
+        out = self._run(script).get('stdout', '')
+        facts = dict(install_probe.parse(out), path=install_probe.NIX_PATH)
+        if reads is not None:
+            facts['state'] = state_probe.parse(out)
+        return facts
 
     def _published(self, hostvars):
         """Descriptors published in this run: the facts nixkit_KIND of every host (only those templated)."""
@@ -171,49 +167,22 @@ class ActionModule(ShellAction):
         return down
 
     def _peer_vars(self, task_vars, hosts):
+        """The PEER_VARIABLES of ``hosts``, templated as each host sees them.
+
+        A host's own values come from the task's variables. A peer's are templated with the peer's variables and
+        ``hostvars``: ``hostvars[peer]`` alone templates without ``hostvars``, so a value such as
+        ``ProxyJump: "jump@{{ hostvars['bastion'].ansible_host }}"`` would fail as undefined."""
         hostvars = task_vars.get('hostvars') or {}
+        me = task_vars.get('inventory_hostname')
         out = {}
         for host in hosts:
-            if host in hostvars:
-                hv = hostvars[host]
-                out[host] = {name: self._templar.template(hv.get(name)) for name in estate.PEER_VARIABLES if name in hv}
+            if host == me:
+                out[host] = {name: self._templar.template(task_vars[name]) for name in estate.PEER_VARIABLES
+                             if name in task_vars}
+            elif host in hostvars:
+                raw = hostvars.raw_get(host) if hasattr(hostvars, 'raw_get') else hostvars[host]
+                templar = self._templar
+                if hasattr(templar, 'copy_with_new_env'):
+                    templar = templar.copy_with_new_env(available_variables=dict(raw, hostvars=hostvars))
+                out[host] = {name: templar.template(raw[name]) for name in estate.PEER_VARIABLES if name in raw}
         return out
-
-    def _view(self, role, view, host, groups, task_vars, descriptors, args, unreachable):
-        if role == 'nix_builder':
-            clients_group = args['nix_builder_clients_group']
-            result = estate.builder_view(
-                host, groups, descriptors, clients_group,
-                extra_ssh_keys=estate.check_keys(args['nix_builder_authorized_keys'], 'nix_builder_authorized_keys',
-                                                 estate.SSH_PUBLIC_KEY_RE, 'SSH public keys ("ssh-ed25519 AAAA... comment")'),
-                extra_signing_keys=estate.check_keys(args['nix_builder_trusted_public_keys'], 'nix_builder_trusted_public_keys',
-                                                     estate.NIX_PUBLIC_KEY_RE, 'Nix signing keys ("name-1:base64")'))
-            result['unreachable_clients'] = sorted(h for h in unreachable if h in result['keyless_clients'])
-            return result
-        if role == 'nix_cache_server':
-            result = estate.cache_view(
-                host, groups, descriptors, args['nix_cache_server_clients_group'], args['nix_cache_server_ssh_writers'],
-                extra_ssh_keys=estate.check_keys(args['nix_cache_server_authorized_keys'], 'nix_cache_server_authorized_keys',
-                                                 estate.SSH_PUBLIC_KEY_RE, 'SSH public keys ("ssh-ed25519 AAAA... comment")'))
-            result['unreachable_clients'] = sorted(h for h in unreachable if h in result['keyless_clients'])
-            return result
-        if role == 'nix_client':
-            groups_of = {'builder': args['nix_client_builders_group'], 'cache': args['nix_client_caches_group']}
-            peers = estate.members(groups, groups_of['builder']) + estate.members(groups, groups_of['cache'])
-            down = [h for h in peers if h in unreachable and h != host]
-            if down:
-                raise estate.EstateError(' '.join(
-                    '%s %s could not be reached (%s). Bring it back or take it out of the %s group.'
-                    % ((unreachable[h][0] or 'host').capitalize(), h, unreachable[h][1], groups_of.get(unreachable[h][0], 'its'))
-                    for h in down) + ' Nothing was changed on this client.')
-            estate.check_store_urls(args['nix_client_substituters'], 'nix_client_substituters')
-            estate.check_machines(args['nix_client_builders'], 'nix_client_builders')
-            hostvars = self._peer_vars(task_vars, peers)
-            if view == 'netrc':
-                return estate.client_netrc(host, groups, hostvars, descriptors, args['nix_client_caches_group'],
-                                           args['nix_client_cache_http_login'])
-            return estate.client_view(
-                host, groups, hostvars, descriptors, args['nix_client_builders_group'], args['nix_client_caches_group'],
-                args['nix_client_ssh_key'], transports=args['nix_client_cache_transports'],
-                http_login=args['nix_client_cache_http_login'], custom_builders=args['nix_client_builders'])
-        return {}

@@ -39,6 +39,7 @@ FIRST_POLL = 0.1
 class ActionModule(ShellAction):
 
     def run(self, tmp=None, task_vars=None):
+        self._host = (task_vars or {}).get('inventory_hostname') or 'the target'
         args = self._start(tmp, task_vars, ARGUMENT_SPEC, required_if=[
             ('action', 'switch', ['store_path']), ('action', 'boot', ['store_path']),
             ('action', 'test', ['store_path']), ('action', 'dry-activate', ['store_path'])])
@@ -113,9 +114,15 @@ class ActionModule(ShellAction):
             result['changed'] = False
         elif record.get('phase') == 'refused' or record.get('error'):
             result['changed'] = False
+            if plan.to_int(record.get('generation')) is None:
+                # The job set no profile (refused, inhibitors, an error before it): the planned number never existed.
+                result['generation'] = result.get('previous_generation')
         if record.get('inhibited') == 'yes':
             result['inhibited'] = True
             result['inhibitors'] = plan.inhibitor_changes(probe)
+        if result.get('reboot_required') and not failed:
+            # Said on every run, not only with -v: the new system does not run until the host boots it.
+            result.setdefault('warnings', []).append('%s: reboot required. %s' % (getattr(self, '_host', 'the target'), msg))
         return result
 
     def _state(self, unit):

@@ -16,6 +16,10 @@ import time
 # NixOS, the upstream installer's default profile, distribution packages.
 NIX_BIN_DIRS = ('/run/current-system/sw/bin', '/nix/var/nix/profiles/default/bin',
                 '/usr/local/bin', '/usr/bin', '/bin')
+# The PATH of every shell command the collection runs on a host (raw commands, shell actions, role tasks
+# through the estate action's ``nix_path``): Nix's tools first, then the system's, sbin too (root's tools).
+# The only place it is spelled.
+NIX_PATH = ':'.join(NIX_BIN_DIRS[:2] + ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'))
 
 
 def find_nix_tool(module, name='nix'):

@@ -96,6 +96,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nixkit.nix.plugins.module_utils._descriptor import render
 from ansible_collections.nixkit.nix.plugins.module_utils._files import apply_text, read_text
 
 # A secret key of Nix's ("name:" and 64 bytes of base64) or an OpenSSH private key.
@@ -113,10 +114,6 @@ def _secret_like(value):
         name, sep, key = value.partition(':')
         return bool(sep) and ' ' not in value and len(key) == 88 and key.endswith('==')
     return False
-
-
-def render(content):
-    return json.dumps(content, indent=2, sort_keys=True) + '\n'
 
 
 def read(module, path):

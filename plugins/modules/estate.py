@@ -57,8 +57,8 @@ options:
     choices: [nix_builder, nix_cache_server, nix_client, nix_install, nixos_deploy]
   view:
     description:
-      - V(main) returns the typed variables and the view. V(netrc) (role V(nix_client) only) returns the HTTP caches'
-        accounts of this client, passwords included, in RV(netrc); hide that task's result with C(no_log).
+      - V(main) returns the typed variables, the view and the role's RV(plan). V(netrc) (role V(nix_client) only) returns
+        the HTTP caches' accounts of this client, passwords included, in RV(netrc); hide that task's result with C(no_log).
       - V(plan) (roles V(nix_builder), V(nix_cache_server), V(nix_client); run it with C(run_once)) returns the
         descriptors to read from their hosts in RV(read), those of the role's peers that are not facts of this run.
         It first tries each of those hosts' SSH port from the controller, all at once, where the controller's
@@ -133,6 +133,33 @@ nixos:
   returned: role nix_builder, nix_client, nix_cache_server or nix_install with O(view=main)
   type: bool
   sample: false
+target:
+  description:
+    - How the build host reaches this target (role V(nixos_deploy)), as every Nix host of the estate is reached
+      (C(nixkit_address), C(nixkit_ssh_port), C(nixkit_ssh_options)); C(nixos_deploy_target_address) overrides the
+      address for the deploy only. A port out of range, an address that is not one, or an option whose value has spaces
+      (C(NIX_SSHOPTS) is split on them) fails the task, naming the variable, before any change.
+    - C(null) for a host that defines neither C(nixos_deploy_flake) nor C(nixos_deploy_file) (nothing to deploy).
+  returned: role nixos_deploy with O(view=main)
+  type: dict
+  contains:
+    address:
+      description: The name or address the build host's ssh connects to.
+      type: str
+    port:
+      description: The SSH port.
+      type: int
+    options:
+      description: The C(ssh_config) options of C(nixkit_ssh_options), values as ssh reads them.
+      type: dict
+    sshopts:
+      description: C(NIX_SSHOPTS) for the build host's Nix (port, C(HostKeyAlias), options).
+      type: str
+    store_url:
+      description: The target's store as the build host opens it, before the host key is pinned.
+      type: str
+  sample: {"name": "web1", "address": "10.0.0.5", "port": 2222, "options": {"ProxyJump": "root@bastion"},
+           "sshopts": "-p 2222 -o HostKeyAlias=10.0.0.5 -o ProxyJump=root@bastion", "store_url": "ssh-ng://root@10.0.0.5"}
 host:
   description: What role nix_install needs to know about the host, read with the same shell command before any change.
   returned: role nix_install with O(view=main)
@@ -268,8 +295,36 @@ down:
   elements: dict
   sample: [{"host": "client3", "kind": "client", "msg": "nothing answered on 10.0.0.3 port 22 within 10 s"}]
 netrc:
-  description: The client's HTTP cache accounts (C(machine), C(login), C(password)).
+  description: The client's netrc, secret - hide the task's result with C(no_log).
   returned: with O(view=netrc)
-  type: list
-  elements: dict
+  type: dict
+  contains:
+    entries:
+      description: The HTTP caches' accounts of this client (C(machine), C(login), C(password)), then C(nix_client_netrc).
+      type: list
+      elements: dict
+    content:
+      description: The netrc file made of them.
+      type: str
+plan:
+  description:
+    - The role's desired state, computed once on the controller from its typed variables, this view and the look at
+      the host (C(plugins/plugin_utils/_plan_ROLE.py)); the role's tasks only apply it. Its keys are internal to the role.
+    - V(nix_builder) - C(settings), C(key_lines), C(authorized_keys), C(max_startups), C(sshd_dropin),
+      C(nixos_definitions), C(nixos_rebuild). V(nix_cache_server) - the same, and C(secret), C(site), C(gc),
+      C(gc_script), C(htpasswd). V(nix_client) - C(settings), C(machines), C(ssh_config), C(netrc) (whether there
+      are credentials; never them), C(nixos_definitions), C(nixos_rebuild).
+    - Variables that do not fit together (the legacy protocol for an untrusted build user, a cache port out of range,
+      a key name used twice, an HTTP account without a password) fail the task naming the variable, before any change.
+  returned: role nix_builder, nix_cache_server or nix_client with O(view=main)
+  type: dict
+daemon:
+  description: Where C(nix-daemon) is on the host (the keys' forced commands name it), empty without Nix.
+  returned: role nix_builder or nix_cache_server with O(view=main)
+  type: str
+  sample: /usr/bin/nix-daemon
+nix_path:
+  description: The C(PATH) the roles' shell commands use on the host (Nix's tools first). Spelled only in C(module_utils/_nix_cmd.py).
+  returned: with O(view=main)
+  type: str
 '''

@@ -10,7 +10,7 @@ Pure Python over plain data, so that unit tests reach every inventory shape:
   (``client``, ``builder``, ``cache``; written by the roles with ``nixkit.nix.descriptor``).
 
 Roles never read each other's variables: each one asks the model for its view (``builder_view``,
-``cache_view``, ``client_view``), through the ``nixkit.nix.estate`` action.
+``cache_view``, ``client_view``), through the ``nixkit.nix.estate`` action and the table of ``_role_plans``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ GROUP_VARIABLES = {
     'caches': ('nixkit_caches_group', 'nix_caches'),
     'clients': ('nixkit_clients_group', 'nix_clients'),
     'nixos_targets': ('nixkit_nixos_targets_group', 'nixos_targets'),
+    # Hosts taken out of the estate: playbooks/retire.yml removes what let others in.
+    'retired': ('nixkit_retired_group', 'nix_retired'),
 }
 
 # What the model reads of a peer's inventory variables (and nothing else). How other Nix hosts
@@ -145,36 +147,6 @@ def controller_ssh(host, hostvars):
     port = v.get('ansible_port')
     port = 22 if port in (None, '') else _int(port, 'ansible_port', host, 1, 65535)
     return address.strip(), port
-
-
-def descriptor_reads(role, groups, args, published):
-    """The descriptors a role must read from their hosts: [{host, kind[, path]}], in inventory order.
-
-    ``args``: the role's typed variables; ``published``: host -> kinds already known as facts of this
-    run (those hosts are not read). A builder or cache reads its clients' (a cache also its writers'
-    that are in the inventory: unknown ones are refused by cache_view); a client its builders' and
-    caches'."""
-    if role == 'nix_builder':
-        wanted = [(h, 'client') for h in members(groups, args['nix_builder_clients_group'])]
-    elif role == 'nix_cache_server':
-        inventory = set(h for hosts in groups.values() for h in hosts)
-        clients = _unique(members(groups, args['nix_cache_server_clients_group'])
-                          + [str(w).strip() for w in args['nix_cache_server_ssh_writers'] if str(w).strip() in inventory])
-        wanted = [(h, 'client') for h in clients]
-    elif role == 'nix_client':
-        wanted = ([(h, 'builder') for h in members(groups, args['nix_client_builders_group'])]
-                  + [(h, 'cache') for h in members(groups, args['nix_client_caches_group'])])
-    else:
-        return []
-    out = []
-    for host, kind in _unique(wanted):
-        if kind in (published.get(host) or ()):
-            continue
-        read = {'host': host, 'kind': kind}
-        if kind == 'cache' and args.get('nix_client_cache_descriptor_path'):
-            read['path'] = args['nix_client_cache_descriptor_path']
-        out.append(read)
-    return out
 
 
 def _probe_one(target, timeout, connect):

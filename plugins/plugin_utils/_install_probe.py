@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import shlex
 
-# Where Nix's commands live: distribution packages, the upstream installer, NixOS.
-NIX_PATH = ('/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/sbin:/usr/local/bin:'
-            '/usr/sbin:/usr/bin:/sbin:/bin')
+from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import NIX_PATH
 
 # One line per fact, each tagged, so the parse does not depend on their order or on a line missing.
 _SCRIPT = r'''
@@ -22,6 +20,7 @@ _SCRIPT = r'''
 [ -r /etc/os-release ] && . /etc/os-release && printf 'os %s|%s|%s\n' "${ID:-}" "${ID_LIKE:-}" "${PRETTY_NAME:-${NAME:-}}"
 echo "state $(stat -c '%u %U %G' /nix/var/nix 2>/dev/null || echo absent)"
 echo "version $(PATH="$1" LC_ALL=C nix --version 2>/dev/null | head -n 1)"
+echo "daemon $(PATH="$1"; command -v nix-daemon 2>/dev/null)"
 shift
 while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
   getent passwd "$1" >/dev/null || echo "missing-user $1"
@@ -54,7 +53,7 @@ def os_family(os_id, id_like):
 def parse(text):
     """The host's facts for nix_install from command()'s output."""
     facts = dict(nixos=False, os_family='unknown', distribution='an unknown system', nix_owner='', nix_group='',
-                 nix_absent=False, version='', missing_users=[], installed_packages=[])
+                 nix_absent=False, version='', daemon='', missing_users=[], installed_packages=[])
     for line in (text or '').splitlines():
         tag, dummy, rest = line.partition(' ')
         if tag == 'nixos':
@@ -71,6 +70,9 @@ def parse(text):
                 facts['nix_owner'], facts['nix_group'] = state[1], state[2]
         elif tag == 'version':
             facts['version'] = rest.strip()
+        elif tag == 'daemon':
+            # Where nix-daemon is (nix-store beside it): the forced commands of the keys roles install.
+            facts['daemon'] = rest.strip()
         elif tag == 'missing-user':
             facts['missing_users'].append(rest.strip())
         elif tag == 'package':

@@ -3,10 +3,13 @@
 """Every role's meta/argument_specs.yml documents exactly its defaults, with the same values."""
 
 import os
+import re
 
 import pytest
 import yaml
 from jinja2.nativetypes import NativeEnvironment
+
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 
 ROLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles')
 
@@ -28,7 +31,11 @@ def test_specs_and_defaults_agree(role):
     for name, value in defaults.items():
         assert name.startswith(role + '_'), 'variables are prefixed with the role name'
         documented = options[name].get('default')
-        if isinstance(value, str) and 'lookup(' in value:
+        group = re.match(r"^\{\{ lookup\('nixkit\.nix\.group', '(\w+)'\) \}\}$", str(value))
+        if group:
+            # The collection's group of that kind: the documented value is its default name.
+            assert estate.group_name(group.group(1), {}) == documented, name
+        elif isinstance(value, str) and 'lookup(' in value:
             # Found at run time (the directory Ansible started in): the documented value is its last part.
             assert value.endswith('/' + str(documented)), name
         elif isinstance(documented, str) and '{{' in documented:

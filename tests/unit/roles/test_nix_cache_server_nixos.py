@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""nix_cache_server on NixOS says what it says on Debian: the module's definitions and the Debian
-files are rendered from the same inputs (the role's vars/main.yml and templates, with a fake
-``__nix_cache_server`` as nixkit.nix.estate returns it) and compared."""
+"""nix_cache_server on NixOS says what it says on Debian: the module's definitions (plugin_utils/_plan_cache.py)
+and the Debian files (the role's templates, rendered from the same plan as nixkit.nix.estate returns it) are
+compared; and what the plan refuses."""
 
 import configparser
 import os
@@ -18,6 +18,9 @@ from ansible.plugins.test.core import TestModule as CoreTests
 
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_conf
 from ansible_collections.nixkit.nix.plugins.module_utils._nixos_module import check, render
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_cache as plan_cache
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
+from ansible_collections.nixkit.nix.plugins.plugin_utils._estate import EstateError
 from ansible_collections.nixkit.nix.tests.unit.plugins.module_utils.test_nixos_render import nixos_conf_value
 
 ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'nix_cache_server')
@@ -33,39 +36,33 @@ def environment(native):
     return env
 
 
-def fake_inputs(nixos, ssh=True, http=True, auth=True, gc=True, protocol='ssh', writers=True):
-    """The role's defaults, facts of its preflight and the estate's typed view."""
+def fake_inputs(nixos, ssh=True, http=True, auth=True, gc=True, protocol='ssh', writers=True, **more):
+    """The role's defaults and typed variables, the host probe and the estate's view, as the estate action has them."""
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
-        context = {k: v for k, v in yaml.safe_load(handle).items() if '{{' not in str(v)}
-    context.update(
-        inventory_hostname='cache1', nix_cache_server_key_name='cache1-1', ansible_check_mode=False,
-        __nix_cache_server_nix_store={'rc': 0, 'stdout': '/run/current-system/sw/bin/nix-store' if nixos
-                                      else '/usr/bin/nix-store'},
-        __nix_cache_server={
-            'nixos': nixos, 'writer_keys': [WRITER] if writers else [], 'reader_keys': [READER, EXTRA],
-            'upload_keys': ['client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='] if writers else [],
-            'args': {'ssh': ssh, 'ssh_protocol': protocol, 'http': http, 'http_auth': auth, 'http_port': 8080,
-                     'gc': gc, 'nixos_rebuild': True, 'nixos_rebuild_command': ['nixos-rebuild', 'switch'],
-                     'retention_days': 30, 'sshd_max_startups': 0}})
-    return context
+        defaults = {k: v for k, v in yaml.safe_load(handle).items() if '{{' not in str(v)}
+    given = dict(defaults, nix_cache_server_key_name='cache1-1', nix_cache_server_clients_group='nix_clients',
+                 nix_cache_server_nixos_rebuild=True, nix_cache_server_nixos_rebuild_command=['nixos-rebuild', 'switch'],
+                 nix_cache_server_nixos_module_path='/etc/nixos/nixkit/nix-cache-server.nix',
+                 nix_cache_server_address='cache1', nix_cache_server_ssh=ssh, nix_cache_server_ssh_protocol=protocol,
+                 nix_cache_server_http=http, nix_cache_server_http_auth=auth, nix_cache_server_gc=gc,
+                 nix_cache_server_http_users=[{'name': 'client1', 'password': 'secret'}])
+    given.update(more)
+    return {
+        'args': role_args.typed('nix_cache_server', given),
+        'view': {'writer_keys': [WRITER] if writers else [], 'reader_keys': [READER, EXTRA],
+                 'upload_keys': ['client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='] if writers else []},
+        'probe': {'nixos': nixos, 'daemon': '/run/current-system/sw/bin/nix-daemon' if nixos else '/usr/bin/nix-daemon'},
+        'defaults': defaults,
+    }
 
 
-def role_vars(context):
-    """vars/main.yml rendered in order, as Ansible templates them (strings inside maps too)."""
-    env = environment(native=True)
-    with open(os.path.join(ROLE, 'vars', 'main.yml')) as handle:
-        raw = yaml.safe_load(handle)
-
-    def template(data):
-        if isinstance(data, str) and '{{' in data:
-            return env.from_string(data).render(**context)
-        if isinstance(data, dict):
-            return {k: template(v) for k, v in data.items()}
-        return data
-
-    for name, data in raw.items():
-        context[name] = template(data)
-    return context
+def role_vars(inputs):
+    """The plan, and the variables the templates see: the role's defaults and ``__nix_cache_server``."""
+    plan = plan_cache.plan('cache1', inputs['args'], inputs['view'], inputs['probe'])
+    context = dict(inputs['defaults'], ansible_check_mode=False, inventory_hostname='cache1')
+    context['__nix_cache_server'] = {'plan': plan, 'nixos': inputs['probe']['nixos'],
+                                     'args': role_args.public('nix_cache_server', inputs['args'])}
+    return dict(context, plan=plan)
 
 
 def role_template(name, context):
@@ -90,20 +87,20 @@ def nixos_unit_value(data):
 def test_nixos_and_debian_say_the_same(protocol, writers):
     nixos = role_vars(fake_inputs(True, protocol=protocol, writers=writers))
     debian = role_vars(fake_inputs(False, protocol=protocol, writers=writers))
-    definitions = nixos['__nix_cache_server_nixos_definitions']
+    definitions = nixos['plan']['nixos_definitions']
     check(definitions)  # only recorded options, with their types
     text = render(definitions, 'test')
     assert '"/etc/nix/nixkit-cache/cache1-1.sec"' in text  # a string: the secret never enters the store
 
     # Nix settings: one composition, the same in nix.conf whichever way it is written.
-    settings = debian['__nix_cache_server_nix_settings']
-    assert definitions['nix.settings'] == settings == nixos['__nix_cache_server_nix_settings']
+    settings = debian['plan']['settings']
+    assert definitions['nix.settings'] == settings == nixos['plan']['settings']
     plain = _nix_conf.effective(_nix_conf.apply([], settings)[0])
     assert plain == {k: nixos_conf_value(v) for k, v in definitions['nix.settings'].items()}
     assert settings['extra-secret-key-files'] == ['/etc/nix/nixkit-cache/cache1-1.sec']
 
     # SSH: the same keys, each restricted; NixOS forces one command on all, so write is all or none.
-    lines = debian['__nix_cache_server_key_lines']
+    lines = debian['plan']['key_lines']
     assert [re.sub(r'^restrict,command="[^"]*" ', '', line) for line in lines] == \
         [re.sub(r'^restrict ', '', key) for key in definitions['nix.sshServe.keys']] == \
         ([WRITER] if writers else []) + [READER, EXTRA]
@@ -119,16 +116,16 @@ def test_the_http_site_is_the_same():
     nixos = role_vars(fake_inputs(True))
     debian = role_vars(fake_inputs(False))
     conf = role_template('nginx-nixkit-cache.conf.j2', debian)
-    vhost = nixos['__nix_cache_server_nixos_definitions']['services.nginx.virtualHosts.nixkit-cache']
-    assert nixos['__nix_cache_server_nixos_definitions']['services.nginx.enable'] is True
+    vhost = nixos['plan']['nixos_definitions']['services.nginx.virtualHosts.nixkit-cache']
+    assert nixos['plan']['nixos_definitions']['services.nginx.enable'] is True
     assert re.search(r'listen (\d+);', conf).group(1) == str(vhost['listen'][0]['port']) == '8080'
     assert re.search(r'root (\S+);', conf).group(1) == vhost['root'] == '/var/cache/nixkit/binary-cache'
     assert re.search(r'try_files (.+);', conf).group(1) == vhost['locations']['/']['tryFiles']
     assert re.search(r'auth_basic_user_file (\S+);', conf).group(1) == '/etc/nginx/nixkit-cache.htpasswd'
     # Outside the store and outside /etc/nginx on NixOS; the port is opened in NixOS's firewall.
     assert vhost['basicAuthFile'] == '/var/lib/nixkit/nixkit-cache.htpasswd'
-    assert nixos['__nix_cache_server_nixos_definitions']['networking.firewall.allowedTCPPorts'] == [8080]
-    open_nixos = role_vars(fake_inputs(True, auth=False))['__nix_cache_server_nixos_definitions']
+    assert nixos['plan']['nixos_definitions']['networking.firewall.allowedTCPPorts'] == [8080]
+    open_nixos = role_vars(fake_inputs(True, auth=False))['plan']['nixos_definitions']
     open_debian = role_template('nginx-nixkit-cache.conf.j2', role_vars(fake_inputs(False, auth=False)))
     assert 'basicAuthFile' not in open_nixos['services.nginx.virtualHosts.nixkit-cache']
     assert 'auth_basic' not in open_debian
@@ -137,7 +134,7 @@ def test_the_http_site_is_the_same():
 def test_the_retention_units_are_the_same():
     nixos = role_vars(fake_inputs(True))
     debian = role_vars(fake_inputs(False))
-    definitions = nixos['__nix_cache_server_nixos_definitions']
+    definitions = nixos['plan']['nixos_definitions']
     service, timer = definitions['systemd.services.nixkit-cache-gc'], definitions['systemd.timers.nixkit-cache-gc']
     plain_service = unit_file(role_template('nixkit-cache-gc.service.j2', debian))
     plain_timer = unit_file(role_template('nixkit-cache-gc.timer.j2', debian))
@@ -154,16 +151,14 @@ def test_the_retention_units_are_the_same():
 
 
 def test_what_is_off_is_not_in_the_module():
-    definitions = role_vars(fake_inputs(True, ssh=False, http=False, gc=False))['__nix_cache_server_nixos_definitions']
+    definitions = role_vars(fake_inputs(True, ssh=False, http=False, gc=False))['plan']['nixos_definitions']
     assert sorted(definitions) == ['nix.settings']
     check(definitions)
 
 
 def test_the_rebuild_is_run_only_when_asked():
-    context = fake_inputs(True)
-    context['__nix_cache_server']['args']['nixos_rebuild'] = False
-    assert role_vars(context)['__nix_cache_server_nixos_rebuild'] == []
-    assert role_vars(fake_inputs(True))['__nix_cache_server_nixos_rebuild'] == ['nixos-rebuild', 'switch']
+    assert role_vars(fake_inputs(True, nix_cache_server_nixos_rebuild=False))['plan']['nixos_rebuild'] == []
+    assert role_vars(fake_inputs(True))['plan']['nixos_rebuild'] == ['nixos-rebuild', 'switch']
 
 
 @pytest.mark.parametrize('given, keys, expected', [
@@ -172,16 +167,34 @@ def test_the_rebuild_is_run_only_when_asked():
     (50, 3, 'MaxStartups 50:30:150'),  # the user's value
 ])
 def test_sshd_max_startups_is_sized_to_the_keys(given, keys, expected):
-    context = fake_inputs(False)
-    context['__nix_cache_server']['reader_keys'] = [READER, EXTRA][:max(0, keys - 1)]
-    context['__nix_cache_server']['args']['sshd_max_startups'] = given
-    lines = role_template('sshd-nix-ssh.conf.j2', role_vars(context)).splitlines()
+    inputs = fake_inputs(False, writers=False, nix_cache_server_sshd_max_startups=given)
+    inputs['view']['reader_keys'] = [WRITER, READER, EXTRA][:keys]
+    lines = role_template('sshd-nix-ssh.conf.j2', role_vars(inputs)).splitlines()
     assert [line for line in lines if line.startswith('MaxStartups')] == [expected]
     # A global setting: before the Match block, or sshd would read it as the block's.
     assert lines.index(expected) < lines.index('Match User nix-ssh')
     # NixOS: the same value in services.openssh.settings (rendered before extraConfig's Match blocks).
-    nixos = fake_inputs(True)
-    nixos['__nix_cache_server']['reader_keys'] = context['__nix_cache_server']['reader_keys']
-    nixos['__nix_cache_server']['args']['sshd_max_startups'] = given
-    definitions = role_vars(nixos)['__nix_cache_server_nixos_definitions']
+    nixos = fake_inputs(True, writers=False, nix_cache_server_sshd_max_startups=given)
+    nixos['view']['reader_keys'] = inputs['view']['reader_keys']
+    definitions = role_vars(nixos)['plan']['nixos_definitions']
     assert 'MaxStartups ' + definitions['services.openssh.settings.MaxStartups'] == expected
+
+
+@pytest.mark.parametrize('values, says', [
+    ({'nix_cache_server_key_name': 'bad/name'}, 'nix_cache_server_key_name and nix_cache_server_extra_key_names (bad/name)'),
+    ({'nix_cache_server_extra_key_names': ['cache1-1']}, 'each name once'),
+    ({'nix_cache_server_http_port': '70000'}, 'nix_cache_server_http_port must be a TCP port from 1 to 65535, got 70000'),
+    ({'nix_cache_server_http_users': [{'name': 'client1'}]}, '1 entries are not like that'),
+    ({'nix_cache_server_http_users': []}, 'needs nix_cache_server_http_users'),
+])
+def test_what_the_role_cannot_use_is_refused_naming_the_variable(values, says):
+    with pytest.raises(EstateError) as error:
+        role_vars(fake_inputs(False, **values))
+    assert says in str(error.value)
+    assert 'secret' not in str(error.value)  # never a password
+
+
+def test_a_nixos_cache_serves_as_nix_ssh_only():
+    with pytest.raises(EstateError, match='whose nix.sshServe always serves as nix-ssh; unset nix_cache_server_ssh_user'):
+        role_vars(fake_inputs(True, nix_cache_server_ssh_user='cache'))
+    assert role_vars(fake_inputs(False, nix_cache_server_ssh_user='cache'))['plan']['key_lines']

@@ -12,6 +12,8 @@ from ansible_collections.nixkit.nix.plugins.action import estate as action
 from ansible_collections.nixkit.nix.plugins.action.estate import ActionModule
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_args as role_args
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_plans as role_plans
+from ansible_collections.nixkit.nix.tests.unit.plugins.plugin_utils.test_plan_builder import defaults
 
 
 class Templar:
@@ -129,7 +131,7 @@ def test_read_results_are_keyed_by_host_whatever_their_order():
     ('nix_builder', {'keyless_clients': []}, None),
 ])
 def test_peers_not_wired_in_yet_are_named_in_a_warning(role, view, says):
-    warning = ActionModule._not_yet(role, view)
+    warning = role_plans.PLANS[role].not_yet(view)
     assert warning == says if says is None or says.startswith('Not') else says in warning
 
 
@@ -165,3 +167,78 @@ def test_probe_ports_probes_all_hosts_at_once_and_names_a_timeout():
                     'c': 'nothing answered on 10.0.0.3 port 22 within 5 s'}
     assert timeouts == [5, 5, 5]
     assert estate.probe_ports({}) == {}
+
+
+def run_estate(role, values, hostvars, groups, probe_out='', view='main', inventory_hostname='b1'):
+    """The action's run() as a task would call it: the role's variables among the task's, one probe command."""
+    module = plugin()
+    module._start = lambda tmp, tv, spec: {'role': role, 'view': view, 'fetched': [], 'down': []}
+    module._run = lambda script, data=None: {'rc': 0, 'stdout': probe_out, 'stderr': ''}
+    tv = dict(task_vars(groups, hostvars), inventory_hostname=inventory_hostname, **values)
+    return module.run(task_vars=tv)
+
+
+def test_run_gives_a_builder_its_plan_with_the_daemon_the_probe_found():
+    probe_out = 'os debian||Debian\nstate 0 root root\nversion nix (Nix) 2.26.3\ndaemon /usr/bin/nix-daemon\n'
+    key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIClientKeyClientKeyClientKeyClientKey00 root@c1'
+    hostvars = {'b1': {}, 'c1': {'ansible_facts': {'nixkit_client': {'ssh_public_key': key}}}}
+    values = dict(defaults('nix_builder'), nix_builder_clients_group='nix_clients', nix_builder_nixos_rebuild=False,
+                  nix_builder_nixos_rebuild_command=['nixos-rebuild', 'switch'])
+    out = run_estate('nix_builder', values, hostvars, {'nix_clients': ['c1'], 'nix_builders': ['b1']}, probe_out)
+    assert not out.get('failed'), out
+    assert out['daemon'] == '/usr/bin/nix-daemon' and out['nixos'] is False
+    assert out['plan']['key_lines'] == ['restrict,command="/usr/bin/nix-daemon --stdio" ' + key]
+    assert out['nix_path'].startswith('/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:')
+    # A host whose files the probe did not show: every step runs, and nothing is published before it.
+    assert out['differs']['any'] and out['differs']['authorized_keys'] and 'ansible_facts' not in out
+
+
+def test_run_refuses_a_builder_whose_variables_do_not_fit_before_any_change():
+    probe_out = 'version nix (Nix) 2.26.3\ndaemon /usr/bin/nix-daemon\n'
+    values = dict(defaults('nix_builder'), nix_builder_clients_group='nix_clients', nix_builder_protocol='ssh',
+                  nix_builder_trusted='no', nix_builder_user='nb')
+    out = run_estate('nix_builder', values, {'b1': {}}, {'nix_builders': ['b1']}, probe_out)
+    assert out['failed'] and out['msg'].startswith('nix_builder_protocol=ssh: the legacy "ssh" protocol')
+
+
+def test_run_gives_a_deploy_target_its_reach_from_its_own_variables():
+    values = {'nixos_deploy_file': '/srv/systems.nix', 'nixos_deploy_target_address': '',
+              'ansible_host': '192.0.2.7', 'nixkit_address': 'web1.internal', 'nixkit_ssh_port': '2222',
+              'nixkit_ssh_options': {'ProxyJump': 'jump@192.0.2.1'}}
+    out = run_estate('nixos_deploy', values, {'web1': {}}, {'nixos_targets': ['web1']}, inventory_hostname='web1')
+    assert not out.get('failed'), out
+    assert out['target']['store_url'] == 'ssh-ng://root@web1.internal'
+    assert out['target']['sshopts'] == '-p 2222 -o HostKeyAlias=web1.internal -o ProxyJump=jump@192.0.2.1'
+    assert 'nixos' not in out  # the deploy does not look at the target here
+
+
+def test_a_view_the_role_does_not_have_is_refused():
+    out = run_estate('nix_builder', {}, {'b1': {}}, {}, view='netrc')
+    assert out['failed'] and out['msg'] == 'view=netrc is not a view of role nix_builder'
+
+
+def test_run_on_a_converged_builder_publishes_its_descriptor_and_leaves_nothing_to_do():
+    from ansible_collections.nixkit.nix.tests.unit.plugins.plugin_utils import test_plan_builder as builder_tests
+    from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_builder as plan_builder
+    key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIClientKeyClientKeyClientKeyClientKey00 root@client1'
+    signing = 'client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='
+    values = dict(defaults('nix_builder'), nix_builder_clients_group='nix_clients', nix_builder_nixos_rebuild=False,
+                  nix_builder_nixos_rebuild_command=['nixos-rebuild', 'switch'])
+    typed = role_args.typed('nix_builder', values)
+    view = {'ssh_keys': [key], 'signing_keys': [signing]}
+    plan = plan_builder.plan('b1', typed, view, {'daemon': '/usr/bin/nix-daemon'})
+    state = builder_tests.converged_state(plan, typed)
+    # The probe's lines for that state, as the shell prints them.
+    lines = ['os debian||Debian', 'state 0 root root', 'version nix (Nix) 2.26.3', 'daemon /usr/bin/nix-daemon']
+    lines += ['file %s %s %s' % ('dir' if f['dir'] else f['sha256'], f['stat'], p) for p, f in state['files'].items()]
+    lines += ['include yes %s %s' % pair for pair in state['includes']]
+    lines += ['account nixbuilder /var/lib/nixbuilder /bin/sh nixbuilder,nix-users *', 'reach yes nixbuilder',
+              'hostkey ' + state['host_key']]
+    lines += ['config %s = %s' % item for item in state['config'].items()]
+    hostvars = {'b1': {}, 'client1': {'ansible_facts': {'nixkit_client': {'ssh_public_key': key,
+                                                                          'signing_public_key': signing}}}}
+    out = run_estate('nix_builder', values, hostvars, {'nix_clients': ['client1'], 'nix_builders': ['b1']},
+                     '\n'.join(lines) + '\n')
+    assert not out.get('failed'), out
+    assert not out['differs']['any'], out['differs']
+    assert out['ansible_facts'] == {'nixkit_builder': plan_builder.descriptor(typed, state)}

@@ -346,3 +346,34 @@ def test_job_checks_inhibitors_before_the_profile_and_sets_the_environment():
                          capture_output=True, text=True, check=False).stdout
     assert out == 'boot|1|systemd'
     assert 'NIXOS_INSTALL_BOOTLOADER=1' in job and 'LOCALE_ARCHIVE=/run/current-system/sw/lib/locale/locale-archive' in job
+
+
+def switched(monkeypatch, record, action='switch', on_inhibited='fail'):
+    """_switch() with a target that starts the job and ends with ``record`` (parse_kv of its text)."""
+    plugin = object.__new__(ActionModule)
+    plugin._host = 't1'
+    plugin._run = lambda script, data=None: {'rc': 0, 'stdout': '', 'stderr': ''}
+    plugin._wait = lambda unit, confirm_timeout, deadline: (plan.parse_kv(record), None)
+    args = dict(action=action, profile=PROFILE, timeout=600, confirm_timeout=0, rollback=True, rollback_to=None,
+                on_inhibited=on_inhibited, install_bootloader=False, rollback_activation='switch')
+    state = probe()
+    result = dict(changed=False, action=action, store_path=NEW, rolled_back=False, reboot_required=False, exit_code=None)
+    result.update(plan.decide(state, action, NEW, PROFILE, None, 'switch'))
+    assert result['changed'] and result['generation'] == 3  # what the plan expected before the job ran
+    return plugin._switch(result, args, state)
+
+
+def test_a_switch_refused_for_its_inhibitors_reports_the_generation_that_stays(monkeypatch):
+    result = switched(monkeypatch, 'phase=done\ninhibited=yes\ninhibitors=systemd\n'
+                                   'error=the new system changes switch inhibitors (systemd)\n')
+    assert result['failed'] and not result['changed']
+    assert result['generation'] == result['previous_generation'] == 2  # the profile was never set
+    assert 'warnings' not in result
+
+
+def test_a_system_registered_for_the_next_boot_warns_that_a_reboot_is_required(monkeypatch):
+    result = switched(monkeypatch, 'phase=done\ninhibited=yes\ninhibitors=systemd\naction=boot\nexit_code=0\n'
+                                   'generation=3\nprevious_generation=2\n', on_inhibited='boot')
+    assert not result['failed'] and result['changed'] and result['generation'] == 3 and result['reboot_required']
+    assert result['warnings'] == ['t1: reboot required. ' + result['msg']]
+    assert 'Registered as generation 3 for the next boot' in result['msg']

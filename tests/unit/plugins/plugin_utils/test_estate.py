@@ -5,6 +5,7 @@
 import pytest
 
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _role_plans as role_plans
 
 KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s'
 SIG = '%s-1:' + 'A' * 43 + '='
@@ -251,16 +252,17 @@ def test_descriptor_reads_per_role():
               'other': ['w1']}
     published = {'c1': {'client'}, 'dual': {'client', 'builder'}}
     builder = {'nix_builder_clients_group': 'nix_clients'}
-    assert estate.descriptor_reads('nix_builder', groups, builder, published) == [{'host': 'c2', 'kind': 'client'}]
+    assert role_plans.descriptor_reads('nix_builder', groups, builder, published) == [{'host': 'c2', 'kind': 'client'}]
     cache = {'nix_cache_server_clients_group': 'nix_clients', 'nix_cache_server_ssh_writers': ['w1', 'c2', 'gone']}
-    assert estate.descriptor_reads('nix_cache_server', groups, cache, published) == [
+    assert role_plans.descriptor_reads('nix_cache_server', groups, cache, published) == [
         {'host': 'c2', 'kind': 'client'}, {'host': 'w1', 'kind': 'client'}]
     client = {'nix_client_builders_group': 'nix_builders', 'nix_client_caches_group': 'nix_caches',
               'nix_client_cache_descriptor_path': None}
-    assert estate.descriptor_reads('nix_client', groups, client, published) == [
+    assert role_plans.descriptor_reads('nix_client', groups, client, published) == [
         {'host': 'b2', 'kind': 'builder'}, {'host': 'k1', 'kind': 'cache'}]
     # Custom group names, a group with no hosts, a group that does not exist.
-    assert estate.descriptor_reads('nix_builder', dict(groups, farm_clients=[]),
-                                   {'nix_builder_clients_group': 'farm_clients'}, {}) == []
-    assert estate.descriptor_reads('nix_builder', groups, {'nix_builder_clients_group': 'nope'}, {}) == []
-    assert estate.descriptor_reads('nix_install', groups, {}, {}) == []
+    assert role_plans.descriptor_reads('nix_builder', dict(groups, farm_clients=[]),
+                                       {'nix_builder_clients_group': 'farm_clients'}, {}) == []
+    assert role_plans.descriptor_reads('nix_builder', groups, {'nix_builder_clients_group': 'nope'}, {}) == []
+    assert role_plans.descriptor_reads('nix_install', groups, {}, {}) == []
+    assert role_plans.descriptor_reads('nixos_deploy', groups, {}, {}) == []
