@@ -19,7 +19,7 @@ from ansible_collections.nixkit.nix.plugins.plugin_utils._shell_action import Sh
 
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=list(role_args.ROLES)),
-    view=dict(type='str', default='main', choices=['main', 'netrc', 'plan']),
+    view=dict(type='str', default='main', choices=['main', 'netrc', 'plan', 'keys']),
     fetched=dict(type='list', elements='raw', default=[]),
     down=dict(type='list', elements='raw', default=[]),
 )
@@ -55,17 +55,17 @@ class ActionModule(ShellAction):
             unreachable.update(self._down(params['down']))
             ctx = role_plans.Context(host, task_vars.get('groups') or {}, args, descriptors, unreachable, {},
                                      lambda hosts: self._peer_vars(task_vars, hosts), params['view'])
-            if plans.probed and params['view'] == 'main':
+            if plans.probes(params['view']):
                 # One command reads the host: what it is, what the role manages there, whether its peers answer.
-                ctx.facts = self._probe_host(plans, args, plans.peers(ctx))
-                if plans.nix_checked:
+                ctx.facts = self._probe_host(plans, args, params['view'], plans.peers(ctx))
+                if plans.nix_checked and params['view'] == 'main':
                     problem = estate.nix_version_problem(estate.parse_nix_version(ctx.facts['version']), role, host)
                     if problem:
                         return dict(failed=True, changed=False, msg=problem)
             view = plans.view(ctx)
         except estate.EstateError as exc:
             return dict(failed=True, changed=False, msg=str(exc))
-        facts = ctx.facts if plans.probed and params['view'] == 'main' else None
+        facts = ctx.facts if plans.probes(params['view']) else None
         if params['view'] == 'netrc':
             # Passwords: only for a task that hides its result (no_log), and never with the args.
             return dict(changed=False, netrc=view)
@@ -108,13 +108,13 @@ class ActionModule(ShellAction):
             down=[dict(r, msg=down[r['host']]) for r in reads if r['host'] in down],
         )
 
-    def _probe_host(self, plans, args, peers=()):
+    def _probe_host(self, plans, args, view='main', peers=()):
         """The host as one shell command reads it (plugin_utils/_install_probe.py): NixOS, OS family, Nix
         version and state, nix-daemon's path; what the role's plan asks about users and packages; and the state of
         what the role manages (plugin_utils/_state_probe.py) in the same command, for the plans that compare it."""
         users, packages = plans.probe_args(args)
         script = install_probe.command(users, packages)
-        reads = plans.state_reads(args)
+        reads = plans.state_reads(args, view)
         if reads is not None:
             script += '; ' + state_probe.command(install_probe.NIX_PATH, peers=peers,
                                                  timeout=plans.probe_timeout(args), **reads)

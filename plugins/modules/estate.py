@@ -67,8 +67,11 @@ options:
         C(nix_client_preflight_timeout)) are left out of RV(read) and listed in RV(down), since a delegated read of a host
         that is down would end the play. Neither the host nor any peer is changed; V(main) and V(netrc) do not run
         C(nix --version) again for V(plan).
+      - V(keys) (role V(nix_client) only; its entry point C(keys)) reads root's SSH key, the signing key pair and the client
+        descriptor with one shell command and returns in RV(differs) which of them still need their task; when the
+        descriptor already says what the keys are, it is published as the fact C(nixkit_client).
     type: str
-    choices: [main, netrc, plan]
+    choices: [main, netrc, plan, keys]
     default: main
   fetched:
     description:
@@ -318,6 +321,26 @@ plan:
       a key name used twice, an HTTP account without a password) fail the task naming the variable, before any change.
   returned: role nix_builder, nix_cache_server or nix_client with O(view=main)
   type: dict
+differs:
+  description:
+    - Which of the role's steps still have something to do, from the host's state as the same shell command read it
+      (sha256, owner, group and mode of each file the role writes, its include line, the build user, whether the build
+      user or root's daemon reaches the stores), compared with RV(plan) on the controller. The role runs a step's module
+      only when its entry is true; C(any) is true when one is. Every entry is true on NixOS and wherever the command
+      could not tell.
+    - V(nix_client) also has C(reach), true when a builder or SSH cache did not answer the same command as root's daemon
+      reaches it (the role's preflight then says why).
+    - V(nix_install) has C(settings) (C(nix_install_settings) not yet in nix.conf, as nix_conf would apply them to the file
+      as it is) and C(reach) (root or a daemon user does not reach the daemon).
+    - With O(view=keys) (V(nix_client)), C(ssh_dir), C(ssh_key), C(signing) and C(descriptor) of the entry point C(keys).
+  returned: role nix_builder, nix_client or nix_install with O(view=main); nix_client with O(view=keys)
+  type: dict
+  sample: {"any": false, "authorized_keys": false, "settings": false, "descriptor": false}
+signing_public_key:
+  description: The client's signing public key when its key pair holds (for the descriptor when the key's task is skipped).
+  returned: role nix_client with O(view=keys)
+  type: str
+  sample: client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ==
 daemon:
   description: Where C(nix-daemon) is on the host (the keys' forced commands name it), empty without Nix.
   returned: role nix_builder or nix_cache_server with O(view=main)

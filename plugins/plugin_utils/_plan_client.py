@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 
+from ansible_collections.nixkit.nix.plugins.module_utils import _descriptor as descriptor_file
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_machines as nix_machines
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _state_probe as state_probe
 from ansible_collections.nixkit.nix.plugins.plugin_utils._estate import EstateError
@@ -70,7 +71,11 @@ def plan(host, args, view, probe, accounts=()):
         'common_settings': common,
         'machines': list(view['builders']),
         'pins': list(view['pins']),
-        'reach': list(view['reach']),
+        # Every builder and cache as root's daemon reaches it: SSH ones as the preflight does, HTTP ones by their URL
+        # (with the netrc of the settings); names without spaces, an HTTP cache's with /http.
+        'reach': list(view['reach']) + [
+            {'name': cache['host'] + '/http', 'kind': 'cache', 'store': cache['url'], 'sshopts': ''}
+            for cache in view.get('caches') or [] if cache.get('transport') == 'http'],
         'ssh_config': ('# Managed by nixkit.nix.nix_client: how root\'s Nix daemon reaches the builders and caches.\n'
                        + view['ssh_config']),
         'netrc': has_netrc,
@@ -121,4 +126,46 @@ def differs(plan, args, state, nixos, netrc_text):
     out['any'] = any(out.values())
     # Every builder and SSH cache still answers as the daemon reaches it; else the preflight says why in detail.
     out['reach'] = not all(state['peers'].get(peer['name']) for peer in plan['reach'])
+    return out
+
+
+CLIENT_DESCRIPTOR = '/etc/nix/nixkit-client.json'
+SSH_DIR = '0:0:700'
+
+
+def keys_reads(args):
+    """What the state probe reads for the entry point "keys": root's SSH key, the signing key, the descriptor."""
+    ssh_key = args['nix_client_ssh_key']
+    return dict(files=[posixpath.dirname(ssh_key), ssh_key, ssh_key + '.pub', args['nix_client_signing_secret'],
+                       args['nix_client_signing_public'], CLIENT_DESCRIPTOR],
+                lines=[ssh_key + '.pub', args['nix_client_signing_public']], derive=[args['nix_client_signing_secret']])
+
+
+def keys_differ(args, state):
+    """{step: still to do} for the keys entry point, ``public``: the public halves when both keys hold (what the
+    descriptor publishes), ``signing_public_key``: the signing key's when it holds. The signing pair holds as
+    nix_signing_key leaves it: the secret root's alone (0600), the public file 0644 and derived from it, under the
+    key's name."""
+    ssh_key, secret, public = (args['nix_client_ssh_key'], args['nix_client_signing_secret'],
+                               args['nix_client_signing_public'])
+    files, lines = state['files'], state['lines']
+    derived = state['derived'].get(secret) or ''
+    written = (lines.get(public) or [''])[0].strip()
+    out = {
+        'ssh_dir': not state_probe.holds(state, posixpath.dirname(ssh_key), None, SSH_DIR),
+        'ssh_key': not (files.get(ssh_key) and files.get(ssh_key + '.pub')),
+        'signing': not (state_probe.holds(state, secret, stat=SECRET_FILE, content=False)
+                        and (files.get(public) or {}).get('stat') == state_probe.ROOT_FILE
+                        and derived and derived == written
+                        and derived.partition(':')[0] == args['nix_client_signing_key_name']),
+    }
+    ssh_public = (lines.get(ssh_key + '.pub') or [''])[0].strip()
+    published = None
+    if not out['ssh_key'] and not out['signing'] and ssh_public:
+        published = {'ssh_public_key': ssh_public, 'signing_public_key': derived}
+    out['descriptor'] = (published is None
+                         or not state_probe.holds(state, CLIENT_DESCRIPTOR, descriptor_file.render(published)))
+    out['public'] = published
+    # For a descriptor to write when the signing key's task does not run.
+    out['signing_public_key'] = '' if out['signing'] else derived
     return out

@@ -14,6 +14,7 @@ from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_builder as
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_cache as plan_cache
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_client as plan_client
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_deploy as plan_deploy
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_install as plan_install
 
 SSH_KEYS = 'SSH public keys ("ssh-ed25519 AAAA... comment")'
 SIGNING_KEYS = 'Nix signing keys ("name-1:base64")'
@@ -34,12 +35,17 @@ class RolePlan(object):
     probed = False       # view=main reads the host first (install_probe)
     nix_checked = False  # and refuses a Nix older than _estate.NIX_MINIMUM, before any change
     views = ('main',)
+    probed_views = ('main',)
+
+    def probes(self, view):
+        """Whether this view reads the host first (one shell command)."""
+        return self.probed and view in self.probed_views
 
     def probe_args(self, args):
         """(users, packages) the host probe asks about."""
         return [], []
 
-    def state_reads(self, args):
+    def state_reads(self, args, view='main'):
         """What the state probe reads of the role's managed files (_state_probe.command's arguments), or None."""
         return None
 
@@ -96,7 +102,7 @@ class Builder(RolePlan):
             result['published'] = {'nixkit_builder': plan_builder.descriptor(args, ctx.facts['state'])}
         return result
 
-    def state_reads(self, args):
+    def state_reads(self, args, view='main'):
         return plan_builder.state_reads(args)
 
     not_yet = staticmethod(_not_authorized)
@@ -127,7 +133,8 @@ class Cache(RolePlan):
 
 class Client(RolePlan):
     probed = nix_checked = True
-    views = ('main', 'netrc')
+    views = ('main', 'netrc', 'keys')
+    probed_views = ('main', 'keys')
 
     def probe_timeout(self, args):
         return args.get('nix_client_preflight_timeout') or estate.PROBE_TIMEOUT
@@ -137,7 +144,10 @@ class Client(RolePlan):
                 + [(h, 'cache') for h in estate.members(groups, args['nix_client_caches_group'])])
 
     def peers(self, ctx):
-        return self._wiring(ctx)[0]['reach']
+        if ctx.view != 'main':
+            return []
+        view, accounts = self._wiring(ctx)
+        return plan_client.plan(ctx.host, ctx.args, view, {}, accounts)['reach']
 
     def _wiring(self, ctx):
         """(client_view, accounts): the estate's view of this client and its HTTP cache accounts (secret)."""
@@ -164,6 +174,14 @@ class Client(RolePlan):
 
     def view(self, ctx):
         args = ctx.args
+        if ctx.view == 'keys':
+            # The entry point "keys": which of root's SSH key, the signing key and their descriptor still hold.
+            keys = plan_client.keys_differ(args, ctx.facts['state'])
+            published = keys.pop('public')
+            result = {'differs': keys, 'signing_public_key': keys.pop('signing_public_key')}
+            if not keys['descriptor']:
+                result['published'] = {'nixkit_client': published}
+            return result
         result, accounts = self._wiring(ctx)
         if ctx.view == 'netrc':
             # Passwords: only for a task that hides its result (no_log).
@@ -175,8 +193,8 @@ class Client(RolePlan):
                                                 plan_client.netrc(args, accounts))
         return result
 
-    def state_reads(self, args):
-        return plan_client.state_reads(args)
+    def state_reads(self, args, view='main'):
+        return plan_client.keys_reads(args) if view == 'keys' else plan_client.state_reads(args)
 
     def not_yet(self, view):
         missing = (view.get('builders_missing') or []) + (view.get('caches_missing') or [])
@@ -196,8 +214,13 @@ class Install(RolePlan):
         return list(args['nix_install_daemon_users']), packages
 
     def view(self, ctx):
-        # What nix_install needs of the host is the probe itself.
-        return {'host': ctx.facts}
+        # What nix_install needs of the host is the probe itself, and what of its work already holds.
+        state = ctx.facts.get('state') if ctx.facts.get('version') else None
+        return {'host': dict((k, v) for k, v in ctx.facts.items() if k != 'state'),
+                'differs': plan_install.differs(ctx.args, state, ctx.facts.get('nixos'))}
+
+    def state_reads(self, args, view='main'):
+        return plan_install.state_reads(args)
 
 
 class Deploy(RolePlan):

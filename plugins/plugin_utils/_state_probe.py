@@ -24,8 +24,8 @@ ROOT_FILE = '0:0:644'
 _SCRIPT = r'''
 nix_path=$1; shift
 # Open a store and say nothing (nix store info: Nix 2.19; store ping before).
-store_info='nix --extra-experimental-features nix-command store info --store "$1" ||
-  nix --extra-experimental-features nix-command store ping --store "$1"'
+store_info='store=$1; shift; nix --extra-experimental-features nix-command store info --store "$store" "$@" ||
+  nix --extra-experimental-features nix-command store ping --store "$store" "$@"'
 while [ "$#" -gt 0 ]; do
   kind=$1; shift
   case $kind in
@@ -55,13 +55,23 @@ while [ "$#" -gt 0 ]; do
     peer)
       # A builder or SSH cache reached as root's daemon reaches it (what the role's preflight checks in detail).
       name=$1 store=$2 opts=$3 t=$4; shift 4
-      if NIX_SSHOPTS="$opts -o ConnectTimeout=$t -o BatchMode=yes -o UpdateHostKeys=no" PATH=$nix_path \
-           timeout $((t + 5)) sh -c "$store_info" sh "$store" </dev/null >/dev/null 2>&1
-      then echo "peer yes $name"; else echo "peer no $name"; fi ;;
+      # A cache directory of its own: Nix remembers an HTTP cache's nix-cache-info, and must ask the server now.
+      cache=$(mktemp -d)
+      if XDG_CACHE_HOME=$cache NIX_SSHOPTS="$opts -o ConnectTimeout=$t -o BatchMode=yes -o UpdateHostKeys=no" \
+           PATH=$nix_path timeout $((t + 5)) sh -c "$store_info" sh "$store" --option connect-timeout "$t" \
+           --option download-attempts 1 </dev/null >/dev/null 2>&1
+      then echo "peer yes $name"; else echo "peer no $name"; fi
+      rm -rf "$cache" ;;
+    derive)
+      # The public key of a Nix signing secret (nix key: Nix 2.26 and later here); nothing when it cannot tell.
+      p=$1; shift
+      pub=$(PATH=$nix_path nix --extra-experimental-features nix-command key convert-secret-to-public < "$p" 2>/dev/null) &&
+        echo "derived $p $pub" ;;
     lines)
       # A public file's lines (known_hosts), each as it is.
       p=$1; shift
-      [ -f "$p" ] && sed "s|^|lines $p |" "$p" ;;
+      # awk ends every line, also a last one without a newline (Nix writes public keys without one).
+      [ -f "$p" ] && awk -v p="$p" '{ print "lines " p " " $0 }' "$p" ;;
     hostkey)
       echo "hostkey $(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null)" ;;
   esac
@@ -71,9 +81,10 @@ true
 
 
 def command(nix_path, files=(), includes=(), accounts=(), daemon_users=(), config=False, host_key=False, lines=(),
-            peers=(), timeout=10):
+            peers=(), timeout=10, derive=()):
     """The shell command reading these; its output is parse()'s input. ``includes``: (nix.conf, included file);
-    ``lines``: public files read whole, line by line; ``peers``: [{name, store, sshopts}] to reach, ``timeout`` s each."""
+    ``lines``: public files read whole, line by line; ``peers``: [{name, store, sshopts}] to reach, ``timeout`` s each;
+    ``derive``: Nix signing secrets whose public key is derived (never printed themselves)."""
     argv = ['sh', '-c', _SCRIPT, 'sh', nix_path]
     for peer in peers:
         argv += ['peer', peer['name'], peer['store'], peer['sshopts'], str(int(timeout))]
@@ -81,6 +92,8 @@ def command(nix_path, files=(), includes=(), accounts=(), daemon_users=(), confi
         argv += ['file', path]
     for path in lines:
         argv += ['lines', path]
+    for path in derive:
+        argv += ['derive', path]
     for conf, path in includes:
         argv += ['include', conf, path]
     for name in accounts:
@@ -97,9 +110,9 @@ def command(nix_path, files=(), includes=(), accounts=(), daemon_users=(), confi
 def parse(text):
     """{files: {path: {sha256|None, dir, owner (uid:gid:mode)}}, includes: {(conf, path): bool},
     accounts: {name: None | {home, shell, groups, password}}, daemon: {user: bool}, config: {name: value},
-    host_key: str, lines: {path: [line]}, peers: {name: answered}}."""
+    host_key: str, lines: {path: [line]}, peers: {name: answered}, derived: {secret path: public key}}."""
     state = {'files': {}, 'includes': {}, 'accounts': {}, 'daemon': {}, 'config': {}, 'host_key': '', 'lines': {},
-             'peers': {}}
+             'peers': {}, 'derived': {}}
     for line in (text or '').splitlines():
         tag, dummy, rest = line.partition(' ')
         words = rest.split()
@@ -124,6 +137,8 @@ def parse(text):
             name, sep, value = rest.partition(' = ')
             if sep:
                 state['config'][name.strip()] = value.strip()
+        elif tag == 'derived' and len(words) == 2:
+            state['derived'][words[0]] = words[1]
         elif tag == 'peer' and len(words) == 2:
             state['peers'][words[1]] = words[0] == 'yes'
         elif tag == 'lines' and words:
@@ -139,11 +154,13 @@ def digest(text):
 
 
 def holds(state, path, content=None, stat=ROOT_FILE):
-    """The file is there with this content (None: a directory) and owner, group and mode."""
+    """The file is there with this content (None: a directory; False: any content) and owner, group and mode."""
     found = state['files'].get(path)
     if not found or found['stat'] != stat:
         return False
-    return found['dir'] if content is None else found['sha256'] == digest(content)
+    if content is None:
+        return found['dir']
+    return not found['dir'] if content is False else found['sha256'] == digest(content)
 
 
 def holds_text(state, path, content):

@@ -242,3 +242,21 @@ def test_run_on_a_converged_builder_publishes_its_descriptor_and_leaves_nothing_
     assert not out.get('failed'), out
     assert not out['differs']['any'], out['differs']
     assert out['ansible_facts'] == {'nixkit_builder': plan_builder.descriptor(typed, state)}
+
+
+def test_the_keys_view_reads_the_keys_and_publishes_a_descriptor_that_holds():
+    from ansible_collections.nixkit.nix.tests.unit.plugins.plugin_utils import test_plan_client as client_tests
+    state = client_tests.keys_state()
+    lines = ['file %s %s %s' % ('dir' if f['dir'] else f['sha256'], f['stat'], p) for p, f in state['files'].items()]
+    lines += ['lines %s %s' % (p, text) for p, texts in state['lines'].items() for text in texts]
+    lines += ['derived %s %s' % item for item in state['derived'].items()]
+    values = dict(defaults('nix_client'), nix_client_builders_group='nix_builders', nix_client_caches_group='nix_caches',
+                  nix_client_signing_key_name='client1-1', nix_client_nixos_rebuild=False,
+                  nix_client_nixos_rebuild_command=['nixos-rebuild', 'switch'])
+    out = run_estate('nix_client', values, {'client1': {}}, {'nix_clients': ['client1']}, '\n'.join(lines) + '\n',
+                     view='keys', inventory_hostname='client1')
+    assert not out.get('failed'), out
+    assert not any(out['differs'].values()), out['differs']
+    assert out['signing_public_key'] == client_tests.SIGNING_PUB
+    assert out['ansible_facts'] == {'nixkit_client': {'ssh_public_key': client_tests.SSH_PUB,
+                                                      'signing_public_key': client_tests.SIGNING_PUB}}

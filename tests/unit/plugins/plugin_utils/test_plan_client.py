@@ -5,6 +5,7 @@ settings, machines entries and ssh_config), and the netrc is composed without ev
 
 import pytest
 
+from ansible_collections.nixkit.nix.plugins.module_utils import _descriptor as descriptor_file
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_conf, _nix_machines
 from ansible_collections.nixkit.nix.plugins.module_utils._nixos_module import check, render
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _plan_client as plan_client
@@ -156,3 +157,63 @@ def test_on_nixos_everything_runs():
     typed = args()
     plan = plan_client.plan('client1', typed, pinned_view(), {'nixos': True}, [])
     assert all(plan_client.differs(plan, typed, converged(plan, typed), True, '').values())
+
+
+SSH_PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIClientKeyClientKeyClientKeyClientKey00 nix-daemon@client1'
+SIGNING_PUB = 'client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ=='
+
+
+def keys_state():
+    """A client whose keys and descriptor are as the entry point "keys" leaves them."""
+    def f(stat, text=''):
+        return {'sha256': state_probe.digest(text), 'dir': False, 'stat': stat}
+    descriptor = descriptor_file.render({'ssh_public_key': SSH_PUB, 'signing_public_key': SIGNING_PUB})
+    return {'files': {'/root/.ssh': {'sha256': None, 'dir': True, 'stat': '0:0:700'},
+                      '/root/.ssh/id_ed25519': f('0:0:600'), '/root/.ssh/id_ed25519.pub': f('0:0:644', SSH_PUB + '\n'),
+                      '/etc/nix/nixkit-client-signing.sec': f('0:0:600'),
+                      '/etc/nix/nixkit-client-signing.pub': f('0:0:644', SIGNING_PUB),
+                      plan_client.CLIENT_DESCRIPTOR: f('0:0:644', descriptor)},
+            'lines': {'/root/.ssh/id_ed25519.pub': [SSH_PUB], '/etc/nix/nixkit-client-signing.pub': [SIGNING_PUB]},
+            'derived': {'/etc/nix/nixkit-client-signing.sec': SIGNING_PUB}}
+
+
+def keys_args():
+    return args(nix_client_signing_key_name='client1-1')
+
+
+def test_keys_that_hold_publish_without_a_module_run():
+    keys = plan_client.keys_differ(keys_args(), keys_state())
+    assert keys.pop('public') == {'ssh_public_key': SSH_PUB, 'signing_public_key': SIGNING_PUB}
+    assert keys.pop('signing_public_key') == SIGNING_PUB
+    assert not any(keys.values()), keys
+
+
+@pytest.mark.parametrize('change, steps', [
+    (lambda s: s['files']['/etc/nix/nixkit-client-signing.sec'].update(stat='0:0:644'), {'signing', 'descriptor'}),
+    (lambda s: s['derived'].clear(), {'signing', 'descriptor'}),  # a Nix that cannot derive it: the module decides
+    (lambda s: s['lines'].update({'/etc/nix/nixkit-client-signing.pub': ['other-1:T3RoZXJLZXlPdGhlcktleU90aGVy']}),
+     {'signing', 'descriptor'}),
+    (lambda s: s['files'].pop('/root/.ssh/id_ed25519'), {'ssh_key', 'descriptor'}),
+    (lambda s: s['files']['/root/.ssh'].update(stat='0:0:755'), {'ssh_dir'}),
+    (lambda s: s['files'].pop(plan_client.CLIENT_DESCRIPTOR), {'descriptor'}),
+])
+def test_each_key_task_runs_only_when_its_part_does_not_hold(change, steps):
+    state = keys_state()
+    change(state)
+    keys = plan_client.keys_differ(keys_args(), state)
+    keys.pop('public')
+    keys.pop('signing_public_key')
+    assert set(k for k, v in keys.items() if v) == steps
+
+
+def test_a_key_named_for_another_host_is_made_again():
+    keys = plan_client.keys_differ(args(nix_client_signing_key_name='client2-1'), keys_state())
+    assert keys['signing'] and keys['descriptor'] and keys['signing_public_key'] == ''
+
+
+def test_http_caches_are_reached_by_their_url_beside_the_ssh_peers():
+    caches = [{'host': 'cache1', 'transport': 'ssh', 'url': 'ssh://nix-ssh@cache1.lab'},
+              {'host': 'cache1', 'transport': 'http', 'url': 'http://cache1.lab:8080'}]
+    plan = plan_client.plan('client1', args(), dict(pinned_view(), caches=caches), {}, [])
+    assert [peer['name'] for peer in plan['reach']] == ['builder1', 'cache1/http']
+    assert plan['reach'][-1] == {'name': 'cache1/http', 'kind': 'cache', 'store': 'http://cache1.lab:8080', 'sshopts': ''}

@@ -53,3 +53,11 @@ def test_a_public_file_is_read_line_by_line_and_a_missing_one_has_none(tmp_path)
     known.write_text('builder1 ssh-ed25519 AAAAKey1\n10.0.0.2 ssh-ed25519 AAAAKey2\n')
     state = run(state_probe.command('/usr/bin:/bin', lines=[str(known), str(tmp_path / 'none')]))
     assert state['lines'] == {str(known): ['builder1 ssh-ed25519 AAAAKey1', '10.0.0.2 ssh-ed25519 AAAAKey2']}
+
+
+def test_a_last_line_without_a_newline_does_not_swallow_the_next_fact(tmp_path):
+    public = tmp_path / 'signing.pub'
+    public.write_text('client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ==')  # as Nix writes it: no newline
+    state = run(state_probe.command('/usr/bin:/bin', lines=[str(public)], accounts=['root']))
+    assert state['lines'] == {str(public): ['client1-1:U2lnbmluZ0tleU9mQ2xpZW50MQ==']}
+    assert state['accounts']['root']['home'] == '/root'  # the next fact was read on a line of its own
