@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.nixkit.nix.plugins.plugin_utils._switch_shell import NIX_ENV_DIRS
+
 # /nix/store/, 32 characters of Nix's base32 (no e, o, u, t), a dash, a name Nix accepts.
 STORE_PATH_RE = re.compile(r'^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]*$')
 ACTIONS = ('switch', 'boot', 'test', 'dry-activate', 'rollback')
@@ -106,7 +108,7 @@ def preflight(probe, action, store_path):
     if missing:
         errors.append('the target lacks %s' % ', '.join(missing))
     if action in ('switch', 'boot', 'rollback') and not probe.get('nix_env'):
-        errors.append('nix-env was not found in /run/current-system/sw/bin, /nix/var/nix/profiles/default/bin, /usr/bin or /usr/local/bin')
+        errors.append('nix-env was not found in %s or %s' % (', '.join(NIX_ENV_DIRS[:-1]), NIX_ENV_DIRS[-1]))
     if action != 'rollback':
         if probe.get('store_exists') != 'yes':
             errors.append('store_path %s does not exist on the target (copy the closure there first)' % store_path)

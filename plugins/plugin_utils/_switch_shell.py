@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import shlex
 
+from ansible_collections.nixkit.nix.plugins.module_utils._nix_cmd import NIX_BIN_DIRS, NIX_PATH
+
 STATE_DIR = '/run/nixkit'
 LOCK = STATE_DIR + '/switch.lock'
 HOLDER = STATE_DIR + '/switch.holder'
 UNIT_PREFIX = 'nixkit-switch-'
-NIX_ENV_DIRS = ('/run/current-system/sw/bin', '/nix/var/nix/profiles/default/bin', '/usr/bin', '/usr/local/bin')
+# Where nix-env is looked for: Nix's own directories, as every module looks (module_utils/_nix_cmd.py).
+NIX_ENV_DIRS = NIX_BIN_DIRS[:2] + ('/usr/bin', '/usr/local/bin')
 TOOLS = ('systemd-run', 'systemctl', 'flock', 'timeout')
 
 # `readlink -f` prints a path whose last component does not exist: `real` checks first.
@@ -98,7 +101,7 @@ def finish(unit, log_lines=200):
 
 _JOB_BODY = r'''
 set -u
-PATH=/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PATH=$NIXKIT_PATH
 export PATH
 # As nixos-rebuild: the running system's locales for the activation's programs, the boot loader on request.
 if [ -e /run/current-system/sw/lib/locale/locale-archive ]; then
@@ -215,4 +218,5 @@ def job(unit, mode, store_path, profile, nix_env, timeout, confirm_timeout, roll
                   ROLLBACK_ACTIVATION=rollback_activation,
                   ON_INHIBITED=on_inhibited, INSTALL_BOOTLOADER='1' if install_bootloader else '0',
                   INHIBITORS=', '.join(inhibitors) or 'see the log', D=STATE_DIR)
-    return '# nixkit.nix.nixos_switch job %s\n' % unit + _assign(**values) + _JOB_BODY.lstrip('\n')
+    return ('# nixkit.nix.nixos_switch job %s\n' % unit + _assign(NIXKIT_PATH=NIX_PATH, **values)
+            + _JOB_BODY.lstrip('\n'))
