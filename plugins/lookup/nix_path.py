@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Returns the C(PATH) every shell command of the collection uses on a host - NixOS's system profile, the upstream
     installer's default profile, then the system's directories (sbin too) - for tasks of your own that run C(nix),
-    C(nix-build) or C(nix-store) with M(ansible.builtin.command) on hosts set up by the collection.
+    C(nix-build) or C(nix-store) with C(ansible.builtin.command) on hosts set up by the collection.
   - The same value the roles use; it is spelled in one place in the collection.
 options: {}
 author:
