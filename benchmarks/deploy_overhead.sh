@@ -7,7 +7,10 @@
 #               as nixos-rebuild's): nix-build on build1, nix copy build1 -> ssh://root@TARGET,
 #               nix-env -p /nix/var/nix/profiles/system --set, switch-to-configuration switch;
 #               for N targets one build, then the other three per target, the targets in parallel.
+#   playbook:   ansible-playbook benchmarks/deploy_by_hand.yml, the same build, copy and switch as three builtin
+#               tasks (the hand-written Ansible peer), 1 or N targets.
 #   collection: ansible-playbook playbooks/deploy.yml (build host build1, no health checks), 1 or N targets.
+# The two ansible-playbook columns also print the controller's CPU seconds (ansible-playbook and its workers).
 # Checks each target runs the new system, prints every round, the medians, the difference (collection
 # minus by hand, 1 target) and the ratios. Cleans up the lab on exit.
 #   [KEEP=1] [SMOKE=1] [PROFILE=1] benchmarks/deploy_overhead.sh [ROUNDS=5] [PARTS=40] [KB=256] [TARGETS=4]
@@ -70,15 +73,28 @@ by_hand() {  # salt, targets...; sets took
   took=$(python3 -c "print('%.2f' % ($(now) - $t0))")
   [ "$ok" = 0 ] || { cat "$state"/hand-*.log >&2; echo "FAIL: deploy by hand of $salt" >&2; exit 1; }
 }
-collection() {  # salt, targets...; sets took
-  local salt=$1 t0 limit
+cpu=0
+playbook_run() {  # log, ansible-playbook arguments...; sets took (wall s) and cpu (the controller's CPU s)
+  local log=$1 t0
+  shift
+  t0=$(now)
+  python3 benchmarks/lib/peak_rss.py "$state/mem" -- ansible-playbook "$@" >"$log" 2>&1 ||
+    { tail -40 "$log" >&2; echo "FAIL: ansible-playbook $*" >&2; exit 1; }
+  took=$(python3 -c "print('%.2f' % ($(now) - $t0))")
+  cpu=$(cut -d' ' -f2 "$state/mem")  # the line: peak MiB, the controller's CPU s, the machine's busy CPU s
+}
+collection() {  # salt, targets...; sets took and cpu
+  local salt=$1 limit
   shift
   limit=$(IFS=:; echo "$*")
-  t0=$(now)
-  ansible-playbook -i "$inv" -e @"$state/deploy.yml" -e "{\"nixos_deploy_argstr\": {\"salt\": \"$salt\"}}" \
-    --limit "$limit" playbooks/deploy.yml >"$state/deploy.log" 2>&1 ||
-    { tail -40 "$state/deploy.log" >&2; echo "FAIL: playbooks/deploy.yml of $salt" >&2; exit 1; }
-  took=$(python3 -c "print('%.2f' % ($(now) - $t0))")
+  playbook_run "$state/deploy.log" -i "$inv" -e @"$state/deploy.yml" -e "{\"nixos_deploy_argstr\": {\"salt\": \"$salt\"}}" \
+    --limit "$limit" playbooks/deploy.yml
+}
+playbook() {  # salt, targets...; sets took and cpu
+  local salt=$1 limit
+  shift
+  limit=$(IFS=:; echo "$*")
+  playbook_run "$state/playbook.log" -i "$inv" -e "bench_salt=$salt" --limit "$limit" benchmarks/deploy_by_hand.yml
 }
 running() {  # salt, targets...: each target's /run/current-system is that system
   local salt=$1 t
@@ -91,29 +107,41 @@ running() {  # salt, targets...: each target's /run/current-system is that syste
 
 # Warm-up (not timed): the parts that stay reach every target, both ways open their connections.
 collection "warm$$" "${targets[@]}" && running "warm$$" "${targets[@]}"
+playbook "warmp$$" "${targets[@]}" && running "warmp$$" "${targets[@]}"
 by_hand "warmh$$" "${targets[@]}" && running "warmh$$" "${targets[@]}"
 closure=$(on build1 sh -c "nix path-info --closure-size \$(nix-build --no-out-link --argstr salt warmh$$ -A system /root/bench.nix 2>/dev/null) | awk '{print \$2}'")
 printf 'lab: build1 and %d targets; closure: %d parts of %d kB + 1 new part + toplevel, %s bytes (NAR); a deploy brings 2 new paths\n' \
   "$n" "$parts" "$kb" "$closure"
 printf 'load before: %s on %s CPUs\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
-printf '%-7s %11s %13s %11s %13s\n' round 'by hand 1' 'collection 1' "by hand $n" "collection $n"
-h1=() c1=() hn=() cn=()
+printf '%-7s %11s %13s %13s %11s %13s %13s\n' round 'by hand 1' 'playbook 1' 'collection 1' "by hand $n" \
+  "playbook $n" "collection $n"
+h1=() p1=() c1=() hn=() pn=() cn=() p1cpu=() c1cpu=() pncpu=() cncpu=()
 for ((r = 1; r <= rounds; r++)); do
   by_hand "h1r$r$$" t1 && running "h1r$r$$" t1 && h1+=("$took")
-  collection "c1r$r$$" t1 && running "c1r$r$$" t1 && c1+=("$took")
+  playbook "p1r$r$$" t1 && running "p1r$r$$" t1 && p1+=("$took") p1cpu+=("$cpu")
+  collection "c1r$r$$" t1 && running "c1r$r$$" t1 && c1+=("$took") c1cpu+=("$cpu")
   by_hand "hnr$r$$" "${targets[@]}" && running "hnr$r$$" "${targets[@]}" && hn+=("$took")
-  collection "cnr$r$$" "${targets[@]}" && running "cnr$r$$" "${targets[@]}" && cn+=("$took")
-  printf '%-7s %9s s %11s s %9s s %11s s\n' "$r" "${h1[-1]}" "${c1[-1]}" "${hn[-1]}" "${cn[-1]}"
+  playbook "pnr$r$$" "${targets[@]}" && running "pnr$r$$" "${targets[@]}" && pn+=("$took") pncpu+=("$cpu")
+  collection "cnr$r$$" "${targets[@]}" && running "cnr$r$$" "${targets[@]}" && cn+=("$took") cncpu+=("$cpu")
+  printf '%-7s %9s s %11s s %11s s %9s s %11s s %11s s\n' "$r" "${h1[-1]}" "${p1[-1]}" "${c1[-1]}" "${hn[-1]}" \
+    "${pn[-1]}" "${cn[-1]}"
 done
 printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$n" "${h1[*]}" "${c1[*]}" "${hn[*]}" "${cn[*]}" <<'PY'
+python3 - "$n" "${h1[*]}" "${p1[*]}" "${c1[*]}" "${hn[*]}" "${pn[*]}" "${cn[*]}" \
+  "${p1cpu[*]}" "${c1cpu[*]}" "${pncpu[*]}" "${cncpu[*]}" <<'PY'
 import statistics, sys
 n = sys.argv[1]
-h1, c1, hn, cn = (statistics.median(float(t) for t in arg.split()) for arg in sys.argv[2:])
-print('%-7s %9.2f s %11.2f s %9.2f s %11.2f s' % ('median', h1, c1, hn, cn))
+h1, p1, c1, hn, pn, cn, p1cpu, c1cpu, pncpu, cncpu = (
+    statistics.median(float(t) for t in arg.split()) for arg in sys.argv[2:])
+print('%-7s %9.2f s %11.2f s %11.2f s %9.2f s %11.2f s %11.2f s' % ('median', h1, p1, c1, hn, pn, cn))
+print('controller CPU (median): playbook 1 %.2f s, collection 1 %.2f s; playbook %s %.2f s, collection %s %.2f s'
+      % (p1cpu, c1cpu, n, pncpu, n, cncpu))
 print('collection - by hand, 1 target: %.2f s' % (c1 - h1))
 print('collection / by hand: 1 target %.1fx, %s targets %.1fx' % (c1 / h1, n, cn / hn))
-print('%s targets in parallel / 1 target: collection %.2fx, by hand %.2fx' % (n, cn / c1, hn / h1))
+print('collection / playbook: 1 target %.1fx (controller CPU %.1fx), %s targets %.1fx (controller CPU %.1fx)'
+      % (c1 / p1, c1cpu / p1cpu, n, cn / pn, cncpu / pncpu))
+print('%s targets in parallel / 1 target: collection %.2fx, playbook %.2fx, by hand %.2fx'
+      % (n, cn / c1, pn / p1, hn / h1))
 PY
 
 if [ "${PROFILE:-}" = 1 ]; then
