@@ -50,6 +50,8 @@ SSH_PUBLIC_KEY_RE = re.compile(
     r'^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$')
 NIX_PUBLIC_KEY_RE = re.compile(r'^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$')
 SSH_OPTION_RE = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
+# A host name or address as ssh and Nix's store URLs take it.
+ADDRESS_RE = re.compile(r'^[A-Za-z0-9._:-]+$')
 # Options the model writes itself: a user's value would break the pinning or the address.
 RESERVED_SSH_OPTIONS = {'hostname', 'port', 'hostkeyalias', 'userknownhostsfile', 'stricthostkeychecking'}
 
@@ -99,7 +101,7 @@ def peer_ssh(host, hostvars):
     """How root's Nix daemon on another host reaches ``host`` over SSH: address, port, options."""
     v = hostvars.get(host) or {}
     address = v.get('nixkit_address') or v.get('ansible_host') or host
-    if not isinstance(address, str) or not re.match(r'^[A-Za-z0-9._:-]+$', address):
+    if not isinstance(address, str) or not ADDRESS_RE.match(address):
         raise EstateError('nixkit_address (or ansible_host) of %s must be a host name or address, got %r' % (host, address))
     port_var = 'nixkit_ssh_port' if v.get('nixkit_ssh_port') not in (None, '') else 'ansible_port'
     port = v.get(port_var)
@@ -191,7 +193,8 @@ def _client_keys(descriptors, clients):
     return found, keyless
 
 
-def _unique(values):
+def unique(values):
+    """The values in their first order, each once, empty ones left out."""
     seen, out = set(), []
     for value in values:
         if value and value not in seen:
@@ -237,8 +240,8 @@ def builder_view(host, groups, descriptors, clients_group, extra_ssh_keys=(), ex
     return {
         'clients': [c['host'] for c in found],
         'keyless_clients': keyless,
-        'ssh_keys': _unique([c['ssh_public_key'] for c in found] + list(extra_ssh_keys)),
-        'signing_keys': _unique([c['signing_public_key'] for c in found] + list(extra_signing_keys)),
+        'ssh_keys': unique([c['ssh_public_key'] for c in found] + list(extra_ssh_keys)),
+        'signing_keys': unique([c['signing_public_key'] for c in found] + list(extra_signing_keys)),
     }
 
 
@@ -250,17 +253,17 @@ def cache_view(host, groups, descriptors, clients_group, writers, extra_ssh_keys
         raise EstateError('nix_cache_server_ssh_writers names hosts of the inventory; %s %s not in it. '
                           'Add them to the inventory or remove them from the list.'
                           % (', '.join(unknown), 'is' if len(unknown) == 1 else 'are'))
-    readers = [c for c in _unique(members(groups, clients_group) + list(writers)) if c != host]
+    readers = [c for c in unique(members(groups, clients_group) + list(writers)) if c != host]
     found, keyless = _client_keys(descriptors, readers)
     writer_set = set(writers)
-    writer_keys = _unique([c['ssh_public_key'] for c in found if c['host'] in writer_set])
-    reader_keys = [k for k in _unique([c['ssh_public_key'] for c in found] + list(extra_ssh_keys)) if k not in writer_keys]
+    writer_keys = unique([c['ssh_public_key'] for c in found if c['host'] in writer_set])
+    reader_keys = [k for k in unique([c['ssh_public_key'] for c in found] + list(extra_ssh_keys)) if k not in writer_keys]
     return {
         'clients': [c['host'] for c in found],
         'keyless_clients': keyless,
         'reader_keys': reader_keys,
         'writer_keys': writer_keys,
-        'upload_keys': _unique([c['signing_public_key'] for c in found if c['host'] in writer_set]),
+        'upload_keys': unique([c['signing_public_key'] for c in found if c['host'] in writer_set]),
     }
 
 
@@ -345,8 +348,8 @@ def client_view(host, groups, hostvars, descriptors, builders_group, caches_grou
         'builders_missing': builders_missing,
         'caches': caches,
         'caches_missing': caches_missing,
-        'substituters': _unique(_cache_url(c, ssh_key) for c in caches),
-        'cache_keys': _unique(k for c in caches for k in c['public_keys']),
+        'substituters': unique(_cache_url(c, ssh_key) for c in caches),
+        'cache_keys': unique(k for c in caches for k in c['public_keys']),
         'reach': _reach(builders, caches, ssh_hosts, ssh_key),
         'pins': [{'name': h['address'], 'key': h['host_key']} for h in _pinned(ssh_hosts)],
         'ssh_config': ssh_config(ssh_hosts),

@@ -16,16 +16,8 @@ import posixpath
 from ansible_collections.nixkit.nix.plugins.module_utils import _descriptor as descriptor_file
 from ansible_collections.nixkit.nix.plugins.module_utils import _nix_machines as nix_machines
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _state_probe as state_probe
+from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
 from ansible_collections.nixkit.nix.plugins.plugin_utils._estate import EstateError
-
-
-def _unique(values):
-    seen, out = set(), []
-    for value in values:
-        if value not in seen:
-            seen.add(value)
-            out.append(value)
-    return out
 
 
 def netrc_entries(args, accounts):
@@ -56,7 +48,7 @@ def plan(host, args, view, probe, accounts=()):
         'build-poll-interval': args['nix_client_build_poll_interval'],
         'extra-secret-key-files': [args['nix_client_signing_secret']],
         'extra-substituters': list(view['substituters']) + list(args['nix_client_substituters']),
-        'extra-trusted-public-keys': _unique(list(view['cache_keys']) + list(args['nix_client_trusted_public_keys'])),
+        'extra-trusted-public-keys': estate.unique(list(view['cache_keys']) + list(args['nix_client_trusted_public_keys'])),
         'require-sigs': True,
     }
     if args.get('nix_client_max_jobs') is not None:

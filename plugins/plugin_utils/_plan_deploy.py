@@ -11,11 +11,7 @@ store URLs); the host key is pinned in the store URL once the access step has re
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.nixkit.nix.plugins.plugin_utils import _estate as estate
-
-ADDRESS_RE = re.compile(r'^[A-Za-z0-9._:-]+$')
 
 
 def target(host, hostvars, args):
@@ -29,7 +25,7 @@ def target(host, hostvars, args):
     reach = dict(hostvars.get(host) or {})
     override = (args.get('nixos_deploy_target_address') or '').strip()
     if override:
-        if not ADDRESS_RE.match(override):
+        if not estate.ADDRESS_RE.match(override):
             raise estate.EstateError('nixos_deploy_target_address of %s must be a host name or address, got %r'
                                      % (host, args['nixos_deploy_target_address']))
         reach['nixkit_address'] = override
